@@ -1,0 +1,219 @@
+"""The augment flow: prepare -> train -> generate -> validate -> publish, as Prefect tasks.
+
+Tasks are thin: each calls one function of ``pipelines`` or ``generators`` and
+adds what Prefect is for: retries, caching of the expensive steps, artifacts.
+Expensive steps are cached twice over: by Prefect (a cache key made of the
+configuration fingerprint, with persisted results) and on disk (every pipeline
+resumes from its finished shards and the trainer from its checkpoint), so a
+re-run with the same inputs neither decodes, renders nor trains again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_image_artifact, create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NONE
+from prefect.runtime import flow_run
+
+from schemas.config import AugmentConfig, fingerprint
+from schemas.manifest import Manifest, Provenance, ValidationSummary
+
+
+class ValidationFailed(RuntimeError):
+    """The candidate failed its quality gate; it is kept, with its report, and nothing is published."""
+
+
+def _dataset_dir(config: AugmentConfig) -> Path:
+    return Path(config.output_root) / config.dataset
+
+
+def _cache_key(step: str):
+    def key(_ctx, params) -> str:
+        config: AugmentConfig = params["config"]
+        extra = [str(v) for k, v in sorted(params.items()) if k != "config"]
+        return f"{step}-{fingerprint(_step_inputs(step, config), *extra)}-{config.output_root}"
+
+    return key
+
+
+def _step_inputs(step: str, config: AugmentConfig) -> dict:
+    """The parts of the configuration that a step's output depends on, and nothing else."""
+    parts = {"source": config.source, "clip": config.clip}
+    if step in ("train", "generate"):
+        parts["train"] = config.train
+    if step == "generate":
+        parts["generate"] = config.generate
+    return {k: v.model_dump(mode="json") for k, v in parts.items()}
+
+
+@task(retries=2, retry_delay_seconds=5, cache_key_fn=_cache_key("prepare"), persist_result=True)
+def prepare_real(config: AugmentConfig) -> str:
+    """Render or ingest the real clips into a clip dataset (shards + index, origin=real)."""
+    from pipelines import prepare_procedural
+
+    out = _dataset_dir(config) / ".cache" / f"real-{fingerprint(_step_inputs('prepare', config))}"
+    return str(prepare_procedural(config.source, config.clip, out, config.beam).parent)
+
+
+@task(retries=1, retry_delay_seconds=5, cache_key_fn=_cache_key("train"), persist_result=True)
+def train_generator(config: AugmentConfig, real_dir: str) -> str:
+    """Train (or resume training) the class-conditional VGAN on the real training split."""
+    from generators import train
+    from pipelines import ClipDataset, source_classes
+
+    logger = get_run_logger()
+    ckpt = _dataset_dir(config) / ".cache" / f"generator-{fingerprint(_step_inputs('train', config))}" / "generator.pt"
+    clips = ClipDataset(real_dir, split="train")
+    logger.info("training on %d real clips from %s", len(clips), real_dir)
+
+    def progress(step: int, stats: dict) -> None:
+        logger.info("step %d/%d %s", step, config.train.steps, " ".join(f"{k}={v:.3f}" for k, v in stats.items()))
+
+    return str(train(clips, source_classes(config.source), config.train, config.clip, ckpt, progress=progress))
+
+
+@task(retries=2, retry_delay_seconds=5, cache_policy=NONE)
+def generate_candidate(config: AugmentConfig, checkpoint: str, run_key: str) -> str:
+    """Generate the planned clips into a candidate folder; finished shards of a crashed run are reused."""
+    from generators import load_checkpoint_meta
+    from pipelines import candidate_dir, generate_dataset
+
+    class_names = load_checkpoint_meta(checkpoint)["class_names"]
+    out = candidate_dir(_dataset_dir(config), run_key)
+    generate_dataset(checkpoint, class_names, config.generate, config.clip.fps, out, config.beam)
+    return str(out)
+
+
+@task(cache_policy=NONE)
+def validate_candidate(config: AugmentConfig, candidate: str, class_names: list[str]):
+    """Run the Great Expectations suite over the candidate's index; Data Docs go to ``validation/``."""
+    from pipelines import planned_counts, validate_index
+    from schemas.expectations import IndexExpectations
+
+    spec = IndexExpectations(
+        class_names=class_names,
+        counts=planned_counts(config.generate, class_names),
+        frames=config.clip.frames,
+        height=config.clip.size,
+        width=config.clip.size,
+        fps=config.clip.fps,
+        origin="synthetic",
+    )
+    return validate_index(Path(candidate) / "index.parquet", spec, Path(candidate) / "validation")
+
+
+@task(cache_policy=NONE)
+def publish_candidate(config: AugmentConfig, candidate: str, checkpoint: str, real_dir: str, report) -> str:
+    """Previews, manifest and card into the candidate, then the atomic move to the next version."""
+    from generators import load_checkpoint_meta
+    from pipelines import checksums, dataset_card, publish, read_index, write_previews
+    from pipelines.index_io import per_class_means
+    from pipelines.shards import sha256_file
+
+    meta = load_checkpoint_meta(checkpoint)
+    class_names = meta["class_names"]
+    cand = Path(candidate)
+    write_previews(cand, class_names, config.publish.previews_per_class, config.clip.fps)
+    index_entry, shard_entries = checksums(cand)
+    stats = per_class_means(read_index(cand / "index.parquet"))
+
+    def make_manifest(version_name: str) -> Manifest:
+        return Manifest(
+            dataset=config.dataset,
+            version=version_name,
+            clips=sum(s["clips"] for s in stats.values()),
+            class_names=class_names,
+            counts={name: stats[name]["clips"] for name in class_names if name in stats},
+            clip_format={"frames": config.clip.frames, "height": config.clip.size, "width": config.clip.size,
+                         "fps": config.clip.fps, "codec": "h264"},
+            index=index_entry,
+            shards=shard_entries,
+            provenance=Provenance(
+                checkpoint_sha256=meta["sha256"],
+                real_index_sha256=sha256_file(Path(real_dir) / "index.parquet"),
+                config=config.model_dump(mode="json"),
+                code_version=code_version(),
+                flow_run_id=flow_run.get_id(),
+                created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            ),
+            validation=ValidationSummary(
+                success=report.success,
+                evaluated=report.statistics.get("evaluated_expectations", 0),
+                failed=report.failed,
+                data_docs=_relative(report.data_docs_index, cand),
+            ),
+        )
+
+    def card(manifest: Manifest) -> str:
+        return dataset_card(manifest, stats, config.publish.license, config.publish.description)
+
+    final = publish(cand, _dataset_dir(config), make_manifest, card)
+    rows = [{"class": n, "clips": stats[n]["clips"], "motion": round(stats[n]["motion"], 4),
+             "flicker": round(stats[n]["flicker"], 4)} for n in class_names if n in stats]
+    create_table_artifact(rows, key=f"{config.name}-counts", description=f"{config.dataset} {final.name}: clips and quality per class")
+    create_markdown_artifact((final / "README.md").read_text(), key=f"{config.name}-card", description="dataset card")
+    first_preview = final / "preview" / f"{class_names[0]}.png"
+    create_image_artifact(first_preview.resolve().as_uri(), key=f"{config.name}-preview", description="contact sheet")
+    return str(final)
+
+
+@flow(name="augment", log_prints=False)
+def augment(config: AugmentConfig) -> str:
+    """Make, validate and publish one synthetic dataset version; return its folder."""
+    logger = get_run_logger()
+    real_dir = _fresh(prepare_real, config, check="index.parquet")
+    checkpoint = _fresh(train_generator, config, real_dir)
+    from generators import load_checkpoint_meta
+
+    class_names = load_checkpoint_meta(checkpoint)["class_names"]
+    run_key = fingerprint(_step_inputs("generate", config), Path(checkpoint).name, _file_digest(checkpoint))
+    candidate = generate_candidate(config, checkpoint, run_key)
+    report = validate_candidate(config, candidate, class_names)
+    if not report.success:
+        raise ValidationFailed(
+            f"candidate {candidate} failed validation; nothing was published. Failed expectations:\n  "
+            + "\n  ".join(report.failed)
+            + f"\nReport: {report.data_docs_index or report.results_path}"
+        )
+    final = publish_candidate(config, candidate, checkpoint, real_dir, report)
+    logger.info("published %s", final)
+    return final
+
+
+def _fresh(step, config: AugmentConfig, *args, check: str | None = None) -> str:
+    """Run a cached step; if its cached result names a path that no longer exists, run it again."""
+    result = step(config, *args)
+    path = Path(result) / check if check else Path(result)
+    if not path.exists():
+        result = step.with_options(refresh_cache=True)(config, *args)
+    return result
+
+
+def _file_digest(path: str) -> str:
+    from pipelines.shards import sha256_file
+
+    return sha256_file(path)
+
+
+def _relative(path, root: Path) -> str | None:
+    return None if path is None else Path(path).resolve().relative_to(root.resolve()).as_posix()
+
+
+def code_version() -> str:
+    """Package version plus the git commit when running from a checkout."""
+    try:
+        base = version("vgan-augment")
+    except PackageNotFoundError:
+        base = "unknown"
+    try:
+        sha = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        sha = ""
+    return f"{base}+g{sha}" if sha else base

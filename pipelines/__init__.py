@@ -1,0 +1,40 @@
+"""Per-clip data work: sources, Beam pipelines, shards, the index, validation and publishing.
+
+The surface used from outside (flows, users, tests) is re-exported here lazily,
+so that reading a dataset with :class:`ClipDataset` does not import Beam.
+
+- ``ClipDataset(path)``: PyTorch-style dataset over a published version.
+- ``read_index(path)``: the Parquet clip index as a pyarrow table.
+- ``prepare_procedural(...)``: the built-in procedural set as a real clip dataset (Beam).
+- ``generate_dataset(...)``: synthetic clips from a checkpoint (Beam).
+- ``validate_index(...)``: the Great Expectations gate with Data Docs.
+- ``publish(...)``: atomic versioned publishing.
+"""
+
+from importlib import import_module
+
+_SURFACE = {
+    "ClipDataset": "pipelines.reader",
+    "ClipIntegrityError": "pipelines.reader",
+    "resolve_version": "pipelines.reader",
+    "read_index": "pipelines.index_io",
+    "prepare_procedural": "pipelines.prepare",
+    "source_classes": "pipelines.prepare",
+    "generate_dataset": "pipelines.generate",
+    "planned_counts": "pipelines.generate",
+    "validate_index": "pipelines.validate",
+    "publish": "pipelines.publish",
+    "candidate_dir": "pipelines.publish",
+    "checksums": "pipelines.publish",
+    "write_previews": "pipelines.publish",
+    "dataset_card": "pipelines.card",
+    "render_clip": "pipelines.procedural",
+}
+
+__all__ = sorted(_SURFACE)
+
+
+def __getattr__(name: str):
+    if name in _SURFACE:
+        return getattr(import_module(_SURFACE[name]), name)
+    raise AttributeError(f"module 'pipelines' has no attribute {name!r}")

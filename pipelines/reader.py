@@ -1,0 +1,80 @@
+"""Reading a clip dataset back: a PyTorch ``Dataset`` that seeks each clip by its index row.
+
+Works on a published version, on a candidate and on the real clip dataset alike,
+since they share one layout. Nothing here needs Beam or Prefect.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from pipelines.index_io import read_index
+from pipelines.shards import read_member, sha256_bytes
+from pipelines.video_io import decode_video
+
+LATEST = "latest"
+
+
+class ClipIntegrityError(ValueError):
+    """A clip whose bytes do not match the sha256 the index recorded for it."""
+
+
+def resolve_version(path: str | os.PathLike) -> Path:
+    """A version folder from either itself or a dataset folder (whose ``latest`` file names one)."""
+    path = Path(path)
+    if (path / "index.parquet").is_file():
+        return path
+    latest = path / LATEST
+    if latest.is_file():
+        version = path / latest.read_text().strip()
+        if (version / "index.parquet").is_file():
+            return version
+        raise FileNotFoundError(f"{latest} names {version.name}, which has no index.parquet")
+    raise FileNotFoundError(f"{path} is neither a dataset version (no index.parquet) nor a dataset (no 'latest')")
+
+
+class ClipDataset:
+    """Map-style dataset of ``(uint8 tensor (T, H, W, 3), label)`` over one dataset version.
+
+    Each item is one ``seek`` + ``read`` of the mp4 bytes inside its tar shard,
+    checked against the index's sha256 before decoding, so a corrupted shard is
+    reported by name instead of training on garbage.
+    """
+
+    def __init__(self, path: str | os.PathLike, split: str | None = None, labels: list[int] | None = None, verify: bool = True):
+        self.root = resolve_version(path)
+        table = read_index(self.root / "index.parquet")
+        if split is not None:
+            table = table.filter(pc.equal(table["split"], split))
+        if labels is not None:
+            table = table.filter(pc.is_in(table["label"], value_set=pa.array(labels, pa.int32())))
+        self.rows = table.select(["key", "label", "shard", "offset", "size", "sha256"]).to_pylist()
+        self.verify = verify
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def read_bytes(self, i: int) -> bytes:
+        row = self.rows[i]
+        data = read_member(self.root / row["shard"], row["offset"], row["size"])
+        if self.verify and sha256_bytes(data) != row["sha256"]:
+            raise ClipIntegrityError(f"clip {row['key']} in {row['shard']} does not match its sha256 in the index")
+        return data
+
+    def video(self, i: int) -> np.ndarray:
+        """The clip as uint8 numpy (T, H, W, 3)."""
+        return decode_video(self.read_bytes(i))
+
+    def __getitem__(self, i: int):
+        import torch
+
+        return torch.from_numpy(self.video(i)), int(self.rows[i]["label"])
+
+    @property
+    def labels(self) -> list[int]:
+        return [int(r["label"]) for r in self.rows]

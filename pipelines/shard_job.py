@@ -1,0 +1,133 @@
+"""Turn one planned shard into a finished tar and its index part, or reuse a finished one.
+
+This is the unit of work of every per-clip pipeline (ingest and generation):
+clips arrive from a producer (a renderer, a decoder, a generator), are encoded
+to H.264 on a thread pool while the producer makes the next ones, and are
+written as one atomic tar plus a Parquet part with one index row per clip.
+
+A shard counts as finished only when its part exists and names the sha256 of
+the tar beside it, so a re-run after a crash skips finished shards by checksum
+rather than by existence, and redoes anything half-made.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+from generators.metrics import flicker, motion
+from pipelines.index_io import IndexFileError, read_metadata, write_index
+from pipelines.plan import ClipTask, ShardTask
+from pipelines.shards import ShardMember, sha256_file, write_shard
+from pipelines.video_io import encode_mp4
+
+log = logging.getLogger(__name__)
+
+PARTS_DIR = "_parts"
+SHARDS_DIR = "shards"
+_TAR_SHA_KEY = "vgan.shard_sha256"
+
+
+@dataclass
+class ProducedClip:
+    """What a producer hands over: the planned clip, its pixels, and origin-specific index fields."""
+
+    task: ClipTask
+    video: np.ndarray  # uint8 (T, H, W, 3)
+    fields: dict
+    boxes: np.ndarray | None = None  # float32 (T, 4) or None
+
+
+class ShardJob:
+    """Writes shards and index parts under ``out_dir`` for clips of one format."""
+
+    def __init__(self, out_dir: str | os.PathLike, origin: str, fps: float, crf: int = 18, encode_threads: int = 2):
+        self.out_dir = Path(out_dir)
+        self.origin = origin
+        self.fps = fps
+        self.crf = crf
+        self.encode_threads = encode_threads
+
+    def part_path(self, shard: ShardTask) -> Path:
+        return self.out_dir / PARTS_DIR / f"{Path(shard.name).stem}.parquet"
+
+    def shard_path(self, shard: ShardTask) -> Path:
+        return self.out_dir / SHARDS_DIR / shard.name
+
+    def finished(self, shard: ShardTask) -> bool:
+        """True when the shard's part exists and the tar on disk has the checksum the part recorded."""
+        part, tar = self.part_path(shard), self.shard_path(shard)
+        if not (part.is_file() and tar.is_file()):
+            return False
+        try:
+            recorded = read_metadata(part).get(_TAR_SHA_KEY)
+        except (OSError, IndexFileError, ValueError):
+            return False
+        return recorded == sha256_file(tar)
+
+    def run(self, shard: ShardTask, produce: Iterable[ProducedClip]) -> Path:
+        """Encode and write every clip ``produce`` yields for ``shard``; return the index part."""
+        produced: list[ProducedClip] = []
+        with ThreadPoolExecutor(self.encode_threads, thread_name_prefix="encode") as pool:
+            futures = []
+            for clip in produce:
+                produced.append(clip)
+                futures.append(pool.submit(encode_mp4, clip.video, self.fps, self.crf))
+            payloads = [f.result() for f in futures]
+        planned = [t.key for t in shard.clips]
+        got = [c.task.key for c in produced]
+        if got != planned:
+            raise RuntimeError(f"{shard.name}: producer made keys {got[:3]}..., the plan says {planned[:3]}...")
+
+        members = [ShardMember(c.task.key, mp4, self._sidecar(c)) for c, mp4 in zip(produced, payloads)]
+        tar = self.shard_path(shard)
+        written = write_shard(tar, members)
+        rows = [self._row(c, w, shard) for c, w in zip(produced, written)]
+        part = write_index(rows, self.part_path(shard), {_TAR_SHA_KEY: sha256_file(tar)})
+        log.info("wrote %s (%d clips)", tar, len(rows))
+        return part
+
+    def _row(self, clip: ProducedClip, written, shard: ShardTask) -> dict:
+        t, h, w, _ = clip.video.shape
+        return {
+            "key": clip.task.key,
+            "label": clip.task.label,
+            "label_name": clip.task.label_name,
+            "origin": self.origin,
+            "split": clip.task.split,
+            "shard": f"{SHARDS_DIR}/{shard.name}",
+            "offset": written.offset,
+            "size": written.size,
+            "sha256": written.sha256,
+            "frames": t,
+            "height": h,
+            "width": w,
+            "fps": self.fps,
+            "codec": "h264",
+            "flicker": flicker(clip.video),
+            "motion": motion(clip.video),
+            # NaN marks a frame with no foreground.
+            "boxes": None if clip.boxes is None else clip.boxes.astype(np.float32).tolist(),
+            **clip.fields,
+        }
+
+    def _sidecar(self, clip: ProducedClip) -> dict:
+        t, h, w, _ = clip.video.shape
+        return {
+            "label": clip.task.label,
+            "label_name": clip.task.label_name,
+            "origin": self.origin,
+            "split": clip.task.split,
+            "frames": t,
+            "height": h,
+            "width": w,
+            "fps": self.fps,
+            **clip.fields,
+        }
+
