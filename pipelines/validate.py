@@ -1,0 +1,244 @@
+"""Validate a clip index with Great Expectations and write its results and Data Docs.
+
+Each call builds its own ephemeral GX context, so nothing is read from or
+written to a global GX project, and the only files produced are the ones under
+``out_dir``: ``results.json`` (the full GX validation result) and
+``data_docs/`` (a static HTML site with relative links, so the folder can be
+copied into a published dataset version and still work).
+
+The schema version lives in the Parquet metadata, which GX never sees (it
+validates a dataframe), so it is checked here, beside the suite.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pyarrow.parquet as pq
+
+from schemas.expectations import IndexExpectations, build_suite
+from schemas.index import SCHEMA_VERSION, schema_version_of
+
+if TYPE_CHECKING:
+    import great_expectations as gx
+    import pandas as pd
+
+log = logging.getLogger(__name__)
+
+_SITE = "clip_index_docs"
+
+
+@dataclass
+class ValidationReport:
+    """The outcome of one validation, small enough to put in a manifest."""
+
+    success: bool
+    failed: list[str]
+    statistics: dict
+    results_path: Path
+    data_docs_index: Path | None
+
+
+def validate_index(
+    index_path: str | Path,
+    spec: IndexExpectations,
+    out_dir: str | Path,
+    suite_name: str = "clip_index",
+) -> ValidationReport:
+    """Check the index at ``index_path`` (a path or URI) against the plan ``spec``.
+
+    Always runs the whole suite, even when the schema version is wrong, so one
+    report lists every problem at once.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    table = pq.read_table(str(index_path))
+    found_version = schema_version_of(table)
+    version_problem = _schema_version_problem(found_version)
+    frame = table.to_pandas()
+
+    docs_tmp = Path(tempfile.mkdtemp(prefix=".data_docs-", dir=out_dir))
+    try:
+        result = _run_checkpoint(frame, spec, suite_name, docs_tmp, run_name=Path(str(index_path)).name)
+        docs_dir = _replace_dir(docs_tmp, out_dir / "data_docs")
+    finally:
+        shutil.rmtree(docs_tmp, ignore_errors=True)
+
+    failed = [_describe_failure(r) for r in result.results if not r.success]
+    if version_problem:
+        failed.insert(0, version_problem)
+    payload = result.to_json_dict()
+    payload["meta"]["index_schema_version"] = {
+        "expected": SCHEMA_VERSION,
+        "found": found_version,
+        "success": version_problem is None,
+    }
+    results_path = _write_json(out_dir / "results.json", payload)
+
+    index_html = docs_dir / "index.html"
+    report = ValidationReport(
+        success=bool(result.success) and version_problem is None,
+        failed=failed,
+        statistics=dict(result.statistics),
+        results_path=results_path,
+        data_docs_index=index_html if index_html.is_file() else None,
+    )
+    log.info(
+        "validated %s with suite %r: %s (%d of %d expectations failed%s)",
+        index_path,
+        suite_name,
+        "passed" if report.success else "FAILED",
+        report.statistics.get("unsuccessful_expectations", 0),
+        report.statistics.get("evaluated_expectations", 0),
+        ", schema version wrong" if version_problem else "",
+    )
+    for line in failed:
+        log.warning("failed: %s", line)
+    return report
+
+
+def _schema_version_problem(found: str | None) -> str | None:
+    if found is None:
+        return f"schema version: missing from the Parquet metadata (expected {SCHEMA_VERSION})"
+    if found != SCHEMA_VERSION:
+        return f"schema version: found {found}, expected {SCHEMA_VERSION}"
+    return None
+
+
+def _run_checkpoint(
+    frame: "pd.DataFrame", spec: IndexExpectations, suite_name: str, docs_dir: Path, run_name: str
+) -> "gx.core.ExpectationSuiteValidationResult":
+    """Validate ``frame`` through a Checkpoint whose action renders Data Docs into ``docs_dir``."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx
+    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
+    # An explicit config, because the default ephemeral one also registers a docs
+    # site in a fresh system temp folder on every call.
+    config = DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(),
+        data_docs_sites={
+            _SITE: {
+                "class_name": "SiteBuilder",
+                "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+                # No "how to" tutorial buttons: readers of a dataset are not GX users.
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder", "show_how_to_buttons": False},
+            }
+        },
+        analytics_enabled=False,
+        # tqdm bars would otherwise be written into every pipeline and flow log.
+        progress_bars=ProgressBarsConfig(globally=False),
+    )
+    context = gx.get_context(mode="ephemeral", project_config=config)
+    batch = context.data_sources.add_pandas("clip_index").add_dataframe_asset("index")
+    definition = context.validation_definitions.add(
+        gx.ValidationDefinition(
+            name=f"{suite_name}_validation",
+            data=batch.add_batch_definition_whole_dataframe("whole_index"),
+            suite=context.suites.add(build_suite(spec, suite_name)),
+        )
+    )
+    checkpoint = context.checkpoints.add(
+        gx.Checkpoint(
+            name=f"{suite_name}_checkpoint",
+            validation_definitions=[definition],
+            actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs")],
+            result_format={"result_format": "SUMMARY"},
+        )
+    )
+    outcome = checkpoint.run(batch_parameters={"dataframe": frame}, run_id=RunIdentifier(run_name=run_name))
+    (result,) = outcome.run_results.values()
+    return result
+
+
+def _describe_failure(result) -> str:
+    """One line: expectation type, its column or row condition, what it wanted, what it saw."""
+    config = result.expectation_config
+    kwargs = config.kwargs
+    where = [f"column={kwargs['column']}"] if "column" in kwargs else []
+    if kwargs.get("row_condition") is not None:
+        where.append(f"where {_condition_text(kwargs['row_condition'])}")
+    head = f"{config.type} ({', '.join(where)})" if where else config.type
+    wanted = f"{config.description} " if config.description else ""
+    return f"{head}: {wanted}{_observed(result)}"
+
+
+def _condition_text(condition) -> str:
+    """Row conditions come back serialised as dicts; render them as ``label == 1``."""
+    if isinstance(condition, dict) and condition.get("type") == "comparison":
+        return f"{condition['column']['name']} {condition['operator']} {condition['parameter']!r}"
+    return repr(condition)
+
+
+def _observed(result) -> str:
+    errors = _exception_messages(result.exception_info)
+    if errors:
+        return f"raised {'; '.join(errors)}"
+    res = result.result or {}
+    mismatched = (res.get("details") or {}).get("mismatched")
+    if mismatched:
+        return f"columns {mismatched}"
+    if "partial_missing_list" in res:
+        # Distinct-value set checks report the absent values, not one observed value.
+        return f"missing {_plain(res['partial_missing_list'])}"
+    if res.get("observed_value") is not None:
+        return f"observed {res['observed_value']}"
+    if "unexpected_count" in res:
+        counts = res.get("partial_unexpected_counts") or []
+        sample = ", ".join(f"{_shown(c['value'])} x{c['count']}" for c in counts[:5])
+        return f"observed {res['unexpected_count']} unexpected of {res.get('element_count')} rows" + (
+            f": {sample}" if sample else ""
+        )
+    return f"observed {res}"
+
+
+def _exception_messages(info: dict | None) -> list[str]:
+    """GX reports errors either flat or keyed by the metric that raised (e.g. a missing column)."""
+    if not info:
+        return []
+    if "exception_message" in info:
+        return [info["exception_message"]] if info["exception_message"] else []
+    return sorted({v["exception_message"] for v in info.values() if isinstance(v, dict) and v.get("exception_message")})
+
+
+def _shown(value) -> str:
+    """A sample value as text; pandas turns nulls into NaN, which would read as a float."""
+    value = _plain(value)
+    return "null" if value is None or value != value else repr(value)
+
+
+def _plain(value):
+    """numpy scalars as Python values, so lines read ``3`` rather than ``np.int32(3)``."""
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value.item() if hasattr(value, "item") else value
+
+
+def _replace_dir(src: Path, dest: Path) -> Path:
+    """Swap a finished folder in under its final name so readers never see half a site."""
+    old = dest.with_name(f".{dest.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if dest.exists():
+        os.replace(dest, old)
+    os.replace(src, dest)
+    shutil.rmtree(old, ignore_errors=True)
+    return dest
+
+
+def _write_json(path: Path, payload: dict) -> Path:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(payload, indent=2, sort_keys=True, default=str))
+    os.replace(tmp, path)
+    return path
