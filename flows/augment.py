@@ -80,10 +80,10 @@ def train_generator(config: AugmentConfig, real_dir: str) -> str:
 @task(retries=2, retry_delay_seconds=5, cache_policy=NONE)
 def generate_candidate(config: AugmentConfig, checkpoint: str, run_key: str) -> str:
     """Generate the planned clips into a candidate folder; finished shards of a crashed run are reused."""
-    from generators import load_checkpoint_meta
+    from generators import load_generator
     from pipelines import candidate_dir, generate_dataset
 
-    class_names = load_checkpoint_meta(checkpoint)["class_names"]
+    class_names = load_generator(checkpoint)[1]["class_names"]
     out = candidate_dir(_dataset_dir(config), run_key)
     generate_dataset(checkpoint, class_names, config.generate, config.clip.fps, out, config.beam)
     return str(out)
@@ -110,12 +110,12 @@ def validate_candidate(config: AugmentConfig, candidate: str, class_names: list[
 @task(cache_policy=NONE)
 def publish_candidate(config: AugmentConfig, candidate: str, checkpoint: str, real_dir: str, report) -> str:
     """Previews, manifest and card into the candidate, then the atomic move to the next version."""
-    from generators import load_checkpoint_meta
-    from pipelines import checksums, dataset_card, publish, read_index, write_previews
+    from generators import load_generator
+    from pipelines import checksums, dataset_card, publish_version, read_index, write_previews
     from pipelines.index_io import per_class_means
     from pipelines.shards import sha256_file
 
-    meta = load_checkpoint_meta(checkpoint)
+    meta = load_generator(checkpoint)[1]
     class_names = meta["class_names"]
     cand = Path(candidate)
     write_previews(cand, class_names, config.publish.previews_per_class, config.clip.fps)
@@ -152,7 +152,7 @@ def publish_candidate(config: AugmentConfig, candidate: str, checkpoint: str, re
     def card(manifest: Manifest) -> str:
         return dataset_card(manifest, stats, config.publish.license, config.publish.description)
 
-    final = publish(cand, _dataset_dir(config), make_manifest, card)
+    final = publish_version(cand, _dataset_dir(config), make_manifest, card)
     rows = [{"class": n, "clips": stats[n]["clips"], "motion": round(stats[n]["motion"], 4),
              "flicker": round(stats[n]["flicker"], 4)} for n in class_names if n in stats]
     create_table_artifact(rows, key=f"{config.name}-counts", description=f"{config.dataset} {final.name}: clips and quality per class")
@@ -168,9 +168,9 @@ def augment(config: AugmentConfig) -> str:
     logger = get_run_logger()
     real_dir = _fresh(prepare_real, config, check="index.parquet")
     checkpoint = _fresh(train_generator, config, real_dir)
-    from generators import load_checkpoint_meta
+    from generators import load_generator
 
-    class_names = load_checkpoint_meta(checkpoint)["class_names"]
+    class_names = load_generator(checkpoint)[1]["class_names"]
     run_key = fingerprint(_step_inputs("generate", config), Path(checkpoint).name, _file_digest(checkpoint))
     candidate = generate_candidate(config, checkpoint, run_key)
     report = validate_candidate(config, candidate, class_names)

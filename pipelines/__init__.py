@@ -8,7 +8,7 @@ so that reading a dataset with :class:`ClipDataset` does not import Beam.
 - ``prepare_procedural(...)``: the built-in procedural set as a real clip dataset (Beam).
 - ``generate_dataset(...)``: synthetic clips from a checkpoint (Beam).
 - ``validate_index(...)``: the Great Expectations gate with Data Docs.
-- ``publish(...)``: atomic versioned publishing.
+- ``publish_version(...)``: atomic versioned publishing.
 """
 
 from importlib import import_module
@@ -23,7 +23,7 @@ _SURFACE = {
     "generate_dataset": "pipelines.generate",
     "planned_counts": "pipelines.generate",
     "validate_index": "pipelines.validate",
-    "publish": "pipelines.publish",
+    "publish_version": "pipelines.publish",
     "candidate_dir": "pipelines.publish",
     "checksums": "pipelines.publish",
     "write_previews": "pipelines.publish",

@@ -60,7 +60,8 @@ def _pipeline(cfg: BeamConfig) -> beam.Pipeline:
         return beam.Pipeline(runner=FnApiRunner(), options=options)
     from apache_beam.runners.dask.dask_runner import DaskRunner
 
-    args = ["--dask_client_address", cfg.dask_address] if cfg.dask_address else []
+    # One shard per Dask partition, so shards spread over every worker.
+    args = ["--dask_client_address", cfg.dask_address, "--dask_partition_size", "1"]
     return beam.Pipeline(runner=DaskRunner(), options=PipelineOptions(args))
 
 
@@ -75,13 +76,17 @@ def run_shard_pipeline(
         if cluster is not None:
             cfg = cfg.model_copy(update={"dask_address": cluster.scheduler_address})
         log.info("running %d shards on the %s runner", len(shards), cfg.runner)
-        with _pipeline(cfg) as p:
-            (
-                p
-                | "Plan" >> beam.Create(shards)
-                | "Spread" >> beam.Reshuffle()
-                | "WriteShards" >> beam.ParDo(WriteShardFn(job, producer))
-            )
+        p = _pipeline(cfg)
+        (
+            p
+            | "Plan" >> beam.Create(shards)
+            | "Spread" >> beam.Reshuffle()
+            | "WriteShards" >> beam.ParDo(WriteShardFn(job, producer))
+        )
+        result = p.run()
+        result.wait_until_finish()
+        if getattr(result, "client", None) is not None:  # the DaskRunner's own client
+            result.client.close()
     finally:
         if cluster is not None:
             cluster.close()

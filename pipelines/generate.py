@@ -28,7 +28,8 @@ class GeneratorProducer:
         self.meta: dict = {}
 
     def setup(self) -> None:
-        from generators import load_generator, resolve_device
+        from generators import load_generator
+        from generators.training import resolve_device
 
         self.device = resolve_device(self.cfg.device)
         self.generator, self.meta = load_generator(self.checkpoint, device=self.device)

@@ -86,7 +86,7 @@ def _publish_lock(dataset_dir: Path):
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def publish(candidate: Path, dataset_dir: str | os.PathLike, make_manifest: Callable[[str], Manifest], card: Callable[[Manifest], str]) -> Path:
+def publish_version(candidate: Path, dataset_dir: str | os.PathLike, make_manifest: Callable[[str], Manifest], card: Callable[[Manifest], str]) -> Path:
     """Turn ``candidate`` into the next version of ``dataset_dir`` and point ``latest`` at it.
 
     ``make_manifest(version)`` builds the manifest once the version number is

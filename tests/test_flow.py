@@ -1,0 +1,144 @@
+"""The whole augment flow, end to end, as a real Prefect flow run on a temporary Prefect server."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import tarfile
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+from PIL import Image
+from prefect.testing.utilities import prefect_test_harness
+
+from flows.augment import ValidationFailed, augment
+from pipelines import ClipDataset, ClipIntegrityError
+from pipelines.video_io import decode_video, probe
+from schemas.manifest import Manifest
+
+
+@pytest.fixture(scope="module")
+def prefect_server():
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture(scope="module")
+def published(prefect_server, tmp_path_factory):
+    from tests.conftest import tiny_config_dict
+    from schemas.config import AugmentConfig
+
+    config = AugmentConfig.model_validate(tiny_config_dict(tmp_path_factory.mktemp("flow") / "out"))
+    return config, Path(augment(config))
+
+
+def test_flow_publishes_a_complete_version(published):
+    config, version = published
+    dataset = Path(config.output_root) / config.dataset
+    assert version == dataset / "v0001"
+    assert (dataset / "latest").read_text().strip() == "v0001"
+    manifest = Manifest.model_validate_json((version / "manifest.json").read_text())
+    assert manifest.counts == {"walk_left": 5, "jump": 5} and manifest.clips == 10
+    assert manifest.class_names == ["walk_left", "jump"]
+    assert manifest.validation.success and manifest.validation.failed == []
+    for entry in [manifest.index, *manifest.shards]:
+        data = (version / entry.path).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == entry.sha256 and len(data) == entry.bytes
+    assert len(manifest.shards) == 3  # 10 clips, 4 per shard
+    assert manifest.provenance.flow_run_id and manifest.provenance.config["train"]["steps"] == 3
+    assert (version / manifest.validation.data_docs).is_file()
+    assert (version / "validation" / "results.json").is_file()
+    card = (version / "README.md").read_text()
+    assert "walk_left" in card and manifest.provenance.checkpoint_sha256 in card
+    for name in ("walk_left", "jump"):
+        sheet = Image.open(version / "preview" / f"{name}.png")
+        assert sheet.width > 32 * 8 and sheet.height > 2 * 32
+        assert (version / "preview" / f"{name}.gif").is_file()
+    assert not (version / "_parts").exists()
+    assert not any((dataset / ".candidates").iterdir())
+
+
+def test_readers_need_no_code_of_ours(published):
+    _, version = published
+    table = pq.read_table(version / "index.parquet")
+    assert table.schema.metadata[b"vgan.schema_version"]
+    counts = dict(duckdb.sql(f"select label_name, count(*) from '{version / 'index.parquet'}' group by 1").fetchall())
+    assert counts == {"walk_left": 5, "jump": 5}
+    rows = {r["key"]: r for r in table.to_pylist()}
+    seen = 0
+    for shard in sorted((version / "shards").glob("*.tar")):
+        with tarfile.open(shard) as tar:  # the WebDataset view: members grouped by key
+            members = tar.getmembers()
+            for mp4, sidecar in zip(members[::2], members[1::2]):
+                key = mp4.name.split(".", 1)[0]
+                assert sidecar.name == f"{key}.json"
+                payload = tar.extractfile(mp4).read()
+                meta = json.load(tar.extractfile(sidecar))
+                row = rows[key]
+                assert hashlib.sha256(payload).hexdigest() == row["sha256"] == meta["sha256"]
+                assert mp4.offset_data == row["offset"] and mp4.size == row["size"]
+                assert meta["label"] == row["label"] and meta["seed"] == row["seed"]
+                info = probe(io.BytesIO(payload).getvalue())
+                assert (info.frames, info.height, info.width, info.codec) == (8, 32, 32, "h264")
+                seen += 1
+    assert seen == 10
+    assert all(r["origin"] == "synthetic" and r["generator"] and r["checkpoint_sha256"] for r in rows.values())
+
+
+def test_torch_dataset_reads_by_seeking_and_checks_bytes(published, tmp_path):
+    import shutil
+
+    config, version = published
+    data = ClipDataset(Path(config.output_root) / config.dataset)  # follows `latest`
+    video, label = data[3]
+    assert tuple(video.shape) == (8, 32, 32, 3) and label in (0, 1)
+    assert (video.numpy() == decode_video(data.read_bytes(3))).all()
+
+    copy = tmp_path / "v"
+    shutil.copytree(version, copy)
+    row = data.rows[0]
+    with open(copy / row["shard"], "r+b") as f:  # flip one byte inside the first clip
+        f.seek(row["offset"] + row["size"] // 2)
+        byte = f.read(1)
+        f.seek(-1, 1)
+        f.write(bytes([byte[0] ^ 0xFF]))
+    with pytest.raises(ClipIntegrityError, match=row["key"]):
+        ClipDataset(copy)[0]
+
+
+def test_rerun_reuses_the_checkpoint_and_publishes_the_next_version(published):
+    config, first = published
+    checkpoints = list((Path(config.output_root) / config.dataset / ".cache").glob("generator-*/generator.pt"))
+    assert len(checkpoints) == 1
+    before = checkpoints[0].stat().st_mtime_ns
+    second = Path(augment(config))
+    assert second.name == "v0002"
+    assert checkpoints[0].stat().st_mtime_ns == before
+    assert (second / "index.parquet").read_bytes() == (first / "index.parquet").read_bytes()
+    assert (Path(config.output_root) / config.dataset / "latest").read_text().strip() == "v0002"
+
+
+def test_a_failed_gate_publishes_nothing_and_names_the_failure(prefect_server, tmp_path, monkeypatch):
+    from pipelines import generate
+    from schemas.config import AugmentConfig
+    from tests.conftest import tiny_config_dict
+
+    produce = generate.GeneratorProducer.__call__
+
+    def one_frame_short(self, shard):
+        for clip in produce(self, shard):
+            clip.video = clip.video[:-1]
+            yield clip
+
+    monkeypatch.setattr(generate.GeneratorProducer, "__call__", one_frame_short)
+    config = AugmentConfig.model_validate(tiny_config_dict(tmp_path / "out"))
+    with pytest.raises(ValidationFailed, match="frames"):
+        augment(config)
+    dataset = tmp_path / "out" / config.dataset
+    assert not (dataset / "latest").exists()
+    assert not list(dataset.glob("v*"))
+    candidates = list((dataset / ".candidates").iterdir())
+    assert len(candidates) == 1 and (candidates[0] / "validation" / "results.json").is_file()
