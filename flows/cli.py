@@ -150,9 +150,21 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("deployment", help=f"one of {names}" if names else "deployment name from prefect.yaml")
     dests = _add_config_options(run)
     sub.add_parser("serve", help="serve every deployment of prefect.yaml (schedules included) on the Prefect API")
+    verify = sub.add_parser("verify", help="re-check a published version's checksums and decode its clips")
+    verify.add_argument("version", help="a version folder, or a dataset folder (its `latest` is checked)")
+    verify.add_argument("--sample", type=int, default=None, metavar="N", help="decode only N random clips (default: all)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
+    if args.command == "verify":
+        from pipelines.verify import verify_version
+
+        report = verify_version(args.version, decode_sample=args.sample)
+        for problem in report.problems:
+            print(f"PROBLEM {problem}")
+        print(f"{report.version}: {report.files_checked} files, {report.clips_checked} clips checked, "
+              f"{report.clips_decoded} decoded, {len(report.problems)} problems")
+        return 0 if report.ok else 1
     if args.command == "serve":
         from flows.deployments import serve_all
 

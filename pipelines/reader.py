@@ -61,7 +61,10 @@ class ClipDataset:
 
     def read_bytes(self, i: int) -> bytes:
         row = self.rows[i]
-        data = read_member(self.root / row["shard"], row["offset"], row["size"])
+        shard = (self.root / row["shard"]).resolve()
+        if not shard.is_relative_to(self.root.resolve()):
+            raise ClipIntegrityError(f"clip {row['key']} names shard {row['shard']!r}, outside {self.root}")
+        data = read_member(shard, row["offset"], row["size"])
         if self.verify and sha256_bytes(data) != row["sha256"]:
             raise ClipIntegrityError(f"clip {row['key']} in {row['shard']} does not match its sha256 in the index")
         return data
