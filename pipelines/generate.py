@@ -64,15 +64,19 @@ def planned_counts(cfg: GenerateConfig, class_names: list[str]) -> dict[str, int
 
 
 def generate_dataset(
-    checkpoint: str | os.PathLike,
-    class_names: list[str],
-    cfg: GenerateConfig,
-    fps: float,
-    out_dir: str | os.PathLike,
-    beam_cfg: BeamConfig,
+    checkpoint: str | os.PathLike, cfg: GenerateConfig, out_dir: str | os.PathLike, beam_cfg: BeamConfig
 ) -> Path:
-    """Generate the planned clips into ``out_dir`` (shards + index.parquet); finished shards are reused."""
+    """Generate the planned clips into ``out_dir`` (shards + index.parquet); finished shards are reused.
+
+    Class names and clip format come from the checkpoint itself, so a plan can
+    never pair a label with another class's name; ``cfg.counts`` naming a class
+    the checkpoint does not know is an error before anything is written.
+    """
+    from generators import load_generator
+
+    meta = load_generator(checkpoint)[1]
+    class_names = meta["class_names"]
     tasks = plan_synthetic(class_names, planned_counts(cfg, class_names), cfg.seed)
-    job = ShardJob(out_dir, origin="synthetic", fps=fps, crf=cfg.crf)
+    job = ShardJob(out_dir, origin="synthetic", fps=meta["clip"].fps, crf=cfg.crf)
     producer = GeneratorProducer(checkpoint, cfg)
     return run_shard_pipeline(into_shards(tasks, cfg.shard_size), job, producer, beam_cfg, Path(out_dir) / INDEX_NAME)
