@@ -51,13 +51,50 @@ def _step_inputs(step: str, config: AugmentConfig) -> dict:
     return {k: v.model_dump(mode="json") for k, v in parts.items()}
 
 
-@task(retries=2, retry_delay_seconds=5, cache_key_fn=_cache_key("prepare"), persist_result=True)
-def prepare_real(config: AugmentConfig) -> str:
-    """Render or ingest the real clips into a clip dataset (shards + index, origin=real)."""
-    from pipelines import prepare_procedural
+def _prepare_key(ctx, params) -> str:
+    """The prepare step's cache key; for real videos it also covers their files (names, sizes, times)."""
+    from pipelines import input_fingerprint
 
-    out = _dataset_dir(config) / ".cache" / f"real-{fingerprint(_step_inputs('prepare', config))}"
-    return str(prepare_procedural(config.source, config.clip, out, config.beam).parent)
+    key = _cache_key("prepare")(ctx, params)
+    source = params["config"].source
+    return key if source.kind == "procedural" else f"{key}-{input_fingerprint(source)}"
+
+
+def _retry_unless_bad_input(_task, _task_run, state) -> bool:
+    """A wrong layout, an unknown class or a dataset without one usable video fail alike on every retry."""
+    return not isinstance(state.result(raise_on_failure=False), ValueError)
+
+
+@task(retries=2, retry_delay_seconds=5, retry_condition_fn=_retry_unless_bad_input, cache_key_fn=_prepare_key,
+      persist_result=True)
+def prepare_real(config: AugmentConfig) -> str:
+    """Render or ingest the real clips into a clip dataset (shards + index, origin=real).
+
+    Real videos are listed first, so that classes named by ``generate.counts``
+    are checked before anything is decoded; videos that give no clips are
+    shown in a quarantine table artifact.
+    """
+    from pipelines import ingest_videos, input_fingerprint, prepare_procedural, source_classes
+
+    inputs = _step_inputs("prepare", config)
+    if config.source.kind == "procedural":
+        out = _dataset_dir(config) / ".cache" / f"real-{fingerprint(inputs)}"
+        return str(prepare_procedural(config.source, config.clip, out, config.beam).parent)
+
+    logger = get_run_logger()
+    classes = source_classes(config.source)
+    unknown = [c for c in config.generate.counts or {} if c not in classes]
+    if unknown:
+        raise ValueError(f"generate.counts names classes {unknown} that {config.source.root} does not have; "
+                         f"it has {len(classes)}: {classes}")
+    out = _dataset_dir(config) / ".cache" / f"real-{fingerprint(inputs, input_fingerprint(config.source))}"
+    report = ingest_videos(config.source, config.clip, out, config.beam)
+    summary = (f"{config.source.kind} {config.source.root}: {report.videos_ingested} videos ingested into "
+               f"{report.clips} clips {report.clips_per_split}, {len(report.quarantined)} quarantined")
+    logger.info("%s; report: %s", summary, report.quarantine)
+    create_table_artifact([{"path": q.path, "reason": q.reason} for q in report.quarantined],
+                          key=f"{config.name}-quarantine", description=f"{summary} (videos that gave no clips)")
+    return str(out)
 
 
 @task(retries=1, retry_delay_seconds=5, cache_key_fn=_cache_key("train"), persist_result=True)
@@ -67,7 +104,9 @@ def train_generator(config: AugmentConfig, real_dir: str) -> str:
     from pipelines import ClipDataset, source_classes
 
     logger = get_run_logger()
-    ckpt = _dataset_dir(config) / ".cache" / f"generator-{fingerprint(_step_inputs('train', config))}" / "generator.pt"
+    # The real dataset's folder name carries the fingerprint of its input files, so new data means a new checkpoint.
+    key = fingerprint(_step_inputs("train", config), Path(real_dir).name)
+    ckpt = _dataset_dir(config) / ".cache" / f"generator-{key}" / "generator.pt"
     clips = ClipDataset(real_dir, split="train")
     logger.info("training on %d real clips from %s", len(clips), real_dir)
 
@@ -80,12 +119,10 @@ def train_generator(config: AugmentConfig, real_dir: str) -> str:
 @task(retries=2, retry_delay_seconds=5, cache_policy=NONE)
 def generate_candidate(config: AugmentConfig, checkpoint: str, run_key: str) -> str:
     """Generate the planned clips into a candidate folder; finished shards of a crashed run are reused."""
-    from generators import load_generator
     from pipelines import candidate_dir, generate_dataset
 
-    class_names = load_generator(checkpoint)[1]["class_names"]
     out = candidate_dir(_dataset_dir(config), run_key)
-    generate_dataset(checkpoint, class_names, config.generate, config.clip.fps, out, config.beam)
+    generate_dataset(checkpoint, config.generate, out, config.beam)
     return str(out)
 
 

@@ -48,22 +48,36 @@ def deployment_parameters(path: Path | None = None) -> dict[str, dict]:
     return {d["name"]: d.get("parameters", {}).get("config", {}) for d in spec.get("deployments", [])}
 
 
-def _leaf_fields(model: type[BaseModel], prefix: tuple[str, ...] = ()):
-    """(path, annotation, field) for every non-model field, descending into nested models and unions."""
+def _tag(member: type[BaseModel]) -> str | None:
+    """The discriminator value (``kind``) of a union member, if it has one."""
+    kind = member.model_fields.get("kind")
+    return kind.default if kind is not None else None
+
+
+def _leaf_fields(model: type[BaseModel], prefix: tuple[str, ...] = (), tag: str | None = None):
+    """(path, annotation, field, tag) for every non-model field, descending into nested models and unions.
+
+    ``tag`` names the union member (e.g. the source kind) a field belongs to, None outside unions.
+    """
     for name, field in model.model_fields.items():
         path = prefix + (name,)
         ann = field.annotation
         members = [a for a in typing.get_args(ann) if isinstance(a, type) and issubclass(a, BaseModel)]
         if isinstance(ann, type) and issubclass(ann, BaseModel):
-            yield from _leaf_fields(ann, path)
+            yield from _leaf_fields(ann, path, tag)
         elif typing.get_origin(ann) is typing.Annotated and members:
             for member in members:
-                yield from _leaf_fields(member, path)
+                yield from _leaf_fields(member, path, _tag(member))
         elif typing.get_origin(ann) in (typing.Union, types.UnionType) and members:
             for member in members:
-                yield from _leaf_fields(member, path)
+                yield from _leaf_fields(member, path, _tag(member))
         elif path not in _NOT_OPTIONS:
-            yield path, ann, field
+            yield path, ann, field, tag
+
+
+def union_tags() -> set[str]:
+    """Every tag of a union member in the configuration (the source kinds), as they appear in error locations."""
+    return {tag for *_, tag in _leaf_fields(AugmentConfig) if tag is not None}
 
 
 def _option(path: tuple[str, ...]) -> str:
@@ -98,17 +112,36 @@ def _parse_mapping(text: str) -> dict:
 
 
 def _add_config_options(parser: argparse.ArgumentParser) -> dict[str, tuple[str, ...]]:
+    """One option per field path; a field shared by union members (``--source-root``) is one option.
+
+    Such an option's help names the members that have it, and a ``Literal``
+    tag like ``kind`` lists the choices of every member.
+    """
+    by_dest: dict[str, list] = {}
+    for path, ann, field, tag in _leaf_fields(AugmentConfig):
+        by_dest.setdefault("cfg__" + "__".join(path), []).append((path, ann, field, tag))
+    tags_under: dict[str, list[str]] = {}
+    for fields in by_dest.values():
+        for path, *_, tag in fields:
+            if tag is not None and tag not in tags_under.setdefault(path[0], []):
+                tags_under[path[0]].append(tag)
+
     dests: dict[str, tuple[str, ...]] = {}
-    for path, ann, field in _leaf_fields(AugmentConfig):
-        opt = _option(path)
-        dest = "cfg__" + "__".join(path)
-        if dest in dests:
-            continue
+    for dest, fields in by_dest.items():
+        path, ann, field, _ = fields[0]
+        tags = [t for *_, t in fields if t is not None]
+        if len(fields) > 1 and all(typing.get_origin(a) is typing.Literal for _, a, _, _ in fields):
+            ann = typing.Literal[tuple(v for _, a, _, _ in fields for v in typing.get_args(a))]
         conv, metavar = _parser_for(ann)
-        default = field.get_default(call_default_factory=True)
         help_text = (field.description or "").strip()
-        parser.add_argument(opt, dest=dest, type=conv, metavar=metavar, default=argparse.SUPPRESS,
-                            help=f"{help_text} (default: {default!r})".strip())
+        if tags and len(tags) < len(tags_under[path[0]]):
+            help_text += f" [{', '.join(tags)}]"
+        if field.is_required():
+            help_text += " (required)"
+        else:
+            help_text += f" (default: {field.get_default(call_default_factory=True)!r})"
+        parser.add_argument(_option(path), dest=dest, type=conv, metavar=metavar, default=argparse.SUPPRESS,
+                            help=help_text.strip())
         dests[dest] = path
     return dests
 
@@ -126,16 +159,20 @@ def build_config(deployment: str, overrides: dict[tuple[str, ...], object], yaml
         raise KeyError(f"unknown deployment {deployment!r}; prefect.yaml defines {sorted(presets)}")
     data = json.loads(json.dumps(presets[deployment]))
     data.setdefault("name", deployment)
+    kind = overrides.get(("source", "kind"))
+    if kind is not None and kind != data.get("source", {}).get("kind", "procedural"):
+        data["source"] = {}  # the preset's fields belong to another kind of source
     for path, value in overrides.items():
         _merge(data, path, value)
     return AugmentConfig.model_validate(data)
 
 
 def format_validation_error(exc: ValidationError) -> str:
+    tags = union_tags()  # pydantic puts the union member in the location: source.ucf101.root
     lines = ["invalid configuration:"]
     for err in exc.errors():
         loc = tuple(str(p) for p in err["loc"] if not str(p).startswith("function-after"))
-        loc = tuple(p for p in loc if p != "procedural")
+        loc = tuple(p for p in loc if p not in tags)
         lines.append(f"  {'.'.join(loc) or '(config)'} ({_option(loc)}): {err['msg']}")
     return "\n".join(lines)
 
@@ -149,12 +186,16 @@ def main(argv: list[str] | None = None) -> int:
     run = sub.add_parser("run", help="run a deployment's flow now, in this process")
     run.add_argument("deployment", help=f"one of {names}" if names else "deployment name from prefect.yaml")
     dests = _add_config_options(run)
+    run.add_argument("--ucf101-root", metavar="DIR", default=argparse.SUPPRESS,
+                     help="UCF-101 as released: the folder of class folders (or its parent); "
+                          "same as --source-kind ucf101 --source-root DIR")
     sub.add_parser("serve", help="serve every deployment of prefect.yaml (schedules included) on the Prefect API")
     verify = sub.add_parser("verify", help="re-check a published version's checksums and decode its clips")
     verify.add_argument("version", help="a version folder, or a dataset folder (its `latest` is checked)")
     verify.add_argument("--sample", type=int, default=None, metavar="N", help="decode only N random clips (default: all)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per Prefect API call otherwise
 
     if args.command == "verify":
         from pipelines.verify import verify_version
@@ -171,6 +212,8 @@ def main(argv: list[str] | None = None) -> int:
         serve_all()
         return 0
     overrides = {path: getattr(args, dest) for dest, path in dests.items() if hasattr(args, dest)}
+    if hasattr(args, "ucf101_root"):
+        overrides.update({("source", "kind"): "ucf101", ("source", "root"): args.ucf101_root})
     try:
         config = build_config(args.deployment, overrides)
     except ValidationError as exc:
@@ -179,6 +222,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyError as exc:
         print(exc.args[0], file=sys.stderr)
         return 2
+    if config.source.kind != "procedural":
+        from pipelines import LayoutError, list_videos
+
+        try:  # listing opens no video: a wrong root is reported before a flow run starts
+            list_videos(config.source)
+        except LayoutError as exc:
+            print(f"invalid dataset: {exc}", file=sys.stderr)
+            return 2
     from flows.augment import augment
 
     final = augment(config)

@@ -6,6 +6,11 @@ so that reading a dataset with :class:`ClipDataset` does not import Beam.
 - ``ClipDataset(path)``: PyTorch-style dataset over a published version.
 - ``read_index(path)``: the Parquet clip index as a pyarrow table.
 - ``prepare_procedural(...)``: the built-in procedural set as a real clip dataset (Beam).
+- ``ingest_videos(source, ...)``: real videos (UCF-101, HMDB-51, Kinetics CSV, class folders)
+  as a real clip dataset with a quarantine report (Beam); ``list_videos(source)`` lists one
+  without decoding, ``input_fingerprint(source)`` keys its cache, ``LayoutError`` is a root
+  that is not the expected layout.
+- ``source_classes(source)``: class names of any source, in label order.
 - ``generate_dataset(...)``: synthetic clips from a checkpoint (Beam).
 - ``validate_index(...)``: the Great Expectations gate with Data Docs.
 - ``publish_version(...)``: atomic versioned publishing.
@@ -20,6 +25,11 @@ _SURFACE = {
     "read_index": "pipelines.index_io",
     "prepare_procedural": "pipelines.prepare",
     "source_classes": "pipelines.prepare",
+    "ingest_videos": "pipelines.ingest",
+    "NothingIngested": "pipelines.ingest",
+    "list_videos": "pipelines.sources",
+    "input_fingerprint": "pipelines.sources",
+    "LayoutError": "pipelines.listing",
     "generate_dataset": "pipelines.generate",
     "planned_counts": "pipelines.generate",
     "validate_index": "pipelines.validate",

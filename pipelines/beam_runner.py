@@ -19,18 +19,22 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipelines.index_io import merge_indexes
 from pipelines.plan import ShardTask
-from pipelines.shard_job import ProducedClip, ShardJob
+from pipelines.progress import PartsProgress
+from pipelines.shard_job import ProducedClip, Quarantined, ShardJob
 from schemas.config import BeamConfig
 
 log = logging.getLogger(__name__)
 
 
 class Producer(Protocol):
-    """Makes the pixels of a shard's clips. Pickled to every worker; ``setup`` runs once there."""
+    """Makes the pixels of a shard's clips, or reports a source as :class:`Quarantined`.
+
+    Pickled to every worker; ``setup`` runs once there.
+    """
 
     def setup(self) -> None: ...
 
-    def __call__(self, shard: ShardTask) -> Iterable[ProducedClip]: ...
+    def __call__(self, shard: ShardTask) -> Iterable[ProducedClip | Quarantined]: ...
 
 
 class WriteShardFn(beam.DoFn):
@@ -56,13 +60,14 @@ def _pipeline(cfg: BeamConfig) -> beam.Pipeline:
         from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
         mode = "multi_processing" if cfg.direct_num_workers > 1 else "in_memory"
-        options = PipelineOptions(direct_num_workers=cfg.direct_num_workers, direct_running_mode=mode)
+        # flags=[] everywhere: without it Beam parses this process's sys.argv as its own options.
+        options = PipelineOptions(flags=[], direct_num_workers=cfg.direct_num_workers, direct_running_mode=mode)
         return beam.Pipeline(runner=FnApiRunner(), options=options)
     from apache_beam.runners.dask.dask_runner import DaskRunner
 
     # One shard per Dask partition, so shards spread over every worker.
     args = ["--dask_client_address", cfg.dask_address, "--dask_partition_size", "1"]
-    return beam.Pipeline(runner=DaskRunner(), options=PipelineOptions(args))
+    return beam.Pipeline(runner=DaskRunner(), options=PipelineOptions(flags=args))
 
 
 def run_shard_pipeline(
@@ -71,6 +76,8 @@ def run_shard_pipeline(
     """Make every shard of the plan, then merge the per-shard index parts into ``index_path``."""
     if not shards:
         raise ValueError("the plan has no clips to make")
+    job.remove_stale_temporaries()
+    parts = [job.part_path(s) for s in shards]
     cluster = _local_dask_cluster(cfg) if cfg.runner == "dask" and not cfg.dask_address else None
     try:
         if cluster is not None:
@@ -83,14 +90,14 @@ def run_shard_pipeline(
             | "Spread" >> beam.Reshuffle()
             | "WriteShards" >> beam.ParDo(WriteShardFn(job, producer))
         )
-        result = p.run()
-        result.wait_until_finish()
+        with PartsProgress(parts, what=str(job.out_dir)):
+            result = p.run()
+            result.wait_until_finish()
         if getattr(result, "client", None) is not None:  # the DaskRunner's own client
             result.client.close()
     finally:
         if cluster is not None:
             cluster.close()
-    parts = [job.part_path(s) for s in shards]
     missing = [str(p) for p in parts if not p.is_file()]
     if missing:
         raise RuntimeError(f"the pipeline finished but {len(missing)} shards have no index part: {missing[:5]}")

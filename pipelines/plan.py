@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from pipelines.listing import VideoItem
 from pipelines.shards import SHARD_NAME
 
 
@@ -78,4 +79,55 @@ def into_shards(tasks: list[ClipTask], shard_size: int) -> list[ShardTask]:
     return [
         ShardTask(i, tuple(ordered[start : start + shard_size]))
         for i, start in enumerate(range(0, len(ordered), shard_size))
+    ]
+
+
+@dataclass(frozen=True)
+class VideoClipTask(ClipTask):
+    """A clip to cut from a real video. All clips of one video share its seed, so they are drawn together."""
+
+    video_index: int
+    clip: int
+    path: str
+    source_path: str
+    time_range: tuple[float, float] | None
+
+
+def plan_videos(videos: list[VideoItem], clips_per_video: int, base_seed: int) -> list[VideoClipTask]:
+    """Clips of listed real videos: ``clips_per_video`` per video, keyed by label, video and clip number.
+
+    ``videos`` come in listing order; a video's number counts the videos of its
+    class before it, so keys stay put when other classes are added or dropped.
+    """
+    seen: dict[int, int] = {}
+    tasks = []
+    for video in videos:
+        v = seen.get(video.label, 0)
+        seen[video.label] = v + 1
+        seed = derive_seed(base_seed, video.label, v)
+        for c in range(clips_per_video):
+            key = f"real-c{video.label:03d}-{v:06d}-{c:02d}"
+            tasks.append(
+                VideoClipTask(key, video.label, video.label_name, v * clips_per_video + c, seed, video.split,
+                              v, c, video.path, video.source_path, video.time_range)
+            )
+    return tasks
+
+
+def into_video_shards(tasks: list[VideoClipTask], shard_size: int) -> list[ShardTask]:
+    """Cut a video plan into shards of whole videos (each decoded once), classes interleaved.
+
+    A shard holds ``shard_size // clips_per_video`` videos (at least one), so
+    it has about ``shard_size`` clips.
+    """
+    if shard_size < 1:
+        raise ValueError(f"shard_size must be positive, got {shard_size}")
+    videos: dict[tuple[int, int], list[VideoClipTask]] = {}
+    for t in tasks:
+        videos.setdefault((t.video_index, t.label), []).append(t)
+    ordered = [videos[k] for k in sorted(videos)]
+    per_shard = max(1, shard_size // max(len(v) for v in ordered)) if ordered else 1
+    return [
+        ShardTask(i, tuple(t for video in ordered[start : start + per_shard] for t in video))
+        for i, start in enumerate(range(0, len(ordered), per_shard))
     ]

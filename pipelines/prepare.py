@@ -1,7 +1,8 @@
 """Ingest: the real clip dataset, in the same format as the output (origin="real").
 
-For now the one source is the built-in procedural action set; every source
-ends up as shards plus an index that training and validation read the same way.
+Here the built-in procedural action set; real videos are ingested by
+:mod:`pipelines.ingest`. Every source ends up as shards plus an index that
+training and validation read the same way.
 """
 
 from __future__ import annotations
@@ -35,9 +36,13 @@ class ProceduralProducer:
             yield ProducedClip(task, video, {"source_path": source, "start_frame": 0}, boxes)
 
 
-def source_classes(source: ProceduralSource) -> list[str]:
-    """The class names of a source, in label order."""
-    return list(source.classes or PROCEDURAL_CLASSES)
+def source_classes(source) -> list[str]:
+    """The class names of a source, in label order; a real source is listed (no video is opened)."""
+    if isinstance(source, ProceduralSource):
+        return list(source.classes or PROCEDURAL_CLASSES)
+    from pipelines.sources import list_videos
+
+    return list_videos(source).class_names
 
 
 def prepare_procedural(

@@ -8,10 +8,16 @@ written as one atomic tar plus a Parquet part with one index row per clip.
 A shard counts as finished only when its part exists and names the sha256 of
 the tar beside it, so a re-run after a crash skips finished shards by checksum
 rather than by existence, and redoes anything half-made.
+
+A producer of real clips may hand over :class:`Quarantined` instead of a
+video's clips when the video is unusable; the part then records which planned
+keys were skipped and why, so a resumed run knows the shard is complete
+without decoding the bad video again.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -32,6 +38,7 @@ log = logging.getLogger(__name__)
 PARTS_DIR = "_parts"
 SHARDS_DIR = "shards"
 _TAR_SHA_KEY = "vgan.shard_sha256"
+_QUARANTINE_KEY = "vgan.quarantined"
 
 
 @dataclass
@@ -42,6 +49,15 @@ class ProducedClip:
     video: np.ndarray  # uint8 (T, H, W, 3)
     fields: dict
     boxes: np.ndarray | None = None  # float32 (T, 4) or None
+
+
+@dataclass
+class Quarantined:
+    """What a producer hands over instead of a source's planned clips when it cannot make them."""
+
+    keys: tuple[str, ...]
+    path: str
+    reason: str
 
 
 class ShardJob:
@@ -60,6 +76,13 @@ class ShardJob:
     def shard_path(self, shard: ShardTask) -> Path:
         return self.out_dir / SHARDS_DIR / shard.name
 
+    def remove_stale_temporaries(self) -> None:
+        """Delete temporary files that a killed run left behind; finished files never have such names."""
+        for folder in (self.out_dir, self.out_dir / SHARDS_DIR, self.out_dir / PARTS_DIR):
+            for tmp in folder.glob(".*.tmp-*"):
+                log.info("removing %s, left by an interrupted run", tmp)
+                tmp.unlink(missing_ok=True)
+
     def finished(self, shard: ShardTask) -> bool:
         """True when the shard's part exists and the tar on disk has the checksum the part recorded."""
         part, tar = self.part_path(shard), self.shard_path(shard)
@@ -71,26 +94,38 @@ class ShardJob:
             return False
         return recorded == sha256_file(tar)
 
-    def run(self, shard: ShardTask, produce: Iterable[ProducedClip]) -> Path:
+    def quarantined(self, shard: ShardTask) -> list[dict]:
+        """What the finished shard's part says was skipped: ``{"path", "reason", "keys"}`` per source."""
+        return json.loads(read_metadata(self.part_path(shard)).get(_QUARANTINE_KEY, "[]"))
+
+    def run(self, shard: ShardTask, produce: Iterable[ProducedClip | Quarantined]) -> Path:
         """Encode and write every clip ``produce`` yields for ``shard``; return the index part."""
         produced: list[ProducedClip] = []
+        skipped: list[Quarantined] = []
         with ThreadPoolExecutor(self.encode_threads, thread_name_prefix="encode") as pool:
             futures = []
-            for clip in produce:
-                produced.append(clip)
-                futures.append(pool.submit(encode_mp4, clip.video, self.fps, self.crf))
+            for item in produce:
+                if isinstance(item, Quarantined):
+                    skipped.append(item)
+                    continue
+                produced.append(item)
+                futures.append(pool.submit(encode_mp4, item.video, self.fps, self.crf))
             payloads = [f.result() for f in futures]
-        planned = [t.key for t in shard.clips]
+        skipped_keys = {k for q in skipped for k in q.keys}
+        planned = [t.key for t in shard.clips if t.key not in skipped_keys]
         got = [c.task.key for c in produced]
-        if got != planned:
+        if got != planned or not skipped_keys <= {t.key for t in shard.clips}:
             raise RuntimeError(f"{shard.name}: producer made keys {got[:3]}..., the plan says {planned[:3]}...")
 
         members = [ShardMember(c.task.key, mp4, self._sidecar(c)) for c, mp4 in zip(produced, payloads)]
         tar = self.shard_path(shard)
         written = write_shard(tar, members)
         rows = [self._row(c, w, shard) for c, w in zip(produced, written)]
-        part = write_index(rows, self.part_path(shard), {_TAR_SHA_KEY: sha256_file(tar)})
-        log.info("wrote %s (%d clips)", tar, len(rows))
+        meta = {_TAR_SHA_KEY: sha256_file(tar)}
+        if skipped:
+            meta[_QUARANTINE_KEY] = json.dumps([{"path": q.path, "reason": q.reason, "keys": list(q.keys)} for q in skipped])
+        part = write_index(rows, self.part_path(shard), meta)
+        log.info("wrote %s (%d clips, %d sources quarantined)", tar, len(rows), len(skipped))
         return part
 
     def _row(self, clip: ProducedClip, written, shard: ShardTask) -> dict:

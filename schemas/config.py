@@ -43,8 +43,8 @@ class ClipFormat(_Strict):
 class ProceduralSource(_Strict):
     """The built-in procedural action set: rendered on the fly, no download."""
 
-    kind: Literal["procedural"] = "procedural"
-    classes: list[str] | None = Field(None, description="subset of the procedural classes; default all")
+    kind: Literal["procedural"] = Field("procedural", description="where the real clips come from")
+    classes: list[str] | None = Field(None, description="subset of the classes, in label order; default all")
     clips_per_class: int = Field(48, ge=4, description="real clips rendered per class")
     test_fraction: float = Field(0.25, gt=0, lt=1, description="share of clips held out as the test split")
     seed: int = Field(0, ge=0, description="seed of the rendering; same seed, same pixels")
@@ -64,7 +64,82 @@ class ProceduralSource(_Strict):
         return v
 
 
-Source = Annotated[Union[ProceduralSource], Field(discriminator="kind")]
+class VideoSampling(_Strict):
+    """How clips are cut out of one real video: where in time, how many, and how frames fit the square.
+
+    Shared by every video source so that one set of options means the same
+    thing for UCF-101, HMDB-51, Kinetics and plain class folders.
+    """
+
+    clips_per_video: int = Field(1, ge=1, le=64, description="clips taken from each video")
+    mode: Literal["uniform", "random"] = Field(
+        "uniform", description="clip starts: evenly spread over the video, or drawn at random from the seed"
+    )
+    stride: int = Field(1, ge=1, le=16, description="take every stride-th frame (after resampling to clip.fps)")
+    seed: int = Field(0, ge=0, description="seed of random clip starts; same seed, same clips")
+    short_video: Literal["skip", "loop"] = Field(
+        "skip", description="a video shorter than one clip: quarantine it, or loop it until it is long enough"
+    )
+    fit: Literal["crop", "pad"] = Field(
+        "crop", description="fit frames to the square: scale the short side and centre-crop, or scale the long side and pad"
+    )
+
+
+def _distinct_classes(v: list[str] | None) -> list[str] | None:
+    # Names of real datasets are only known once the root is listed, so only their shape is checked here.
+    if v is not None and (len(set(v)) != len(v) or len(v) < 2):
+        raise ValueError(f"need at least two distinct classes, got {v}")
+    return v
+
+
+class _VideoSource(_Strict):
+    """Fields every source of real video files has. Paths are checked when the source is listed, not here,
+    because deployment parameters are parsed on machines that do not hold the data."""
+
+    root: str = Field(description="folder holding the dataset's videos")
+    classes: list[str] | None = Field(None, description="subset of the classes, in label order; default all")
+    sampling: VideoSampling = Field(default_factory=VideoSampling)
+
+    @field_validator("classes")
+    @classmethod
+    def _distinct(cls, v: list[str] | None) -> list[str] | None:
+        return _distinct_classes(v)
+
+
+class UCF101Source(_VideoSource):
+    """UCF-101 exactly as released: ``<root>/<Class>/v_<Class>_gNN_cNN.avi`` plus ``ucfTrainTestlist/``."""
+
+    kind: Literal["ucf101"] = "ucf101"
+    split: int = Field(1, ge=1, le=3, description="official train/test split number (1, 2 or 3)")
+    splits_dir: str | None = Field(None, description="folder of the official split lists; default: looked for in and beside root")
+
+
+class HMDB51Source(_VideoSource):
+    """HMDB-51: ``<root>/<class>/*.avi`` plus the per-class ``<class>_test_split<k>.txt`` files."""
+
+    kind: Literal["hmdb51"] = "hmdb51"
+    split: int = Field(1, ge=1, le=3, description="official train/test split number (1, 2 or 3)")
+    splits_dir: str | None = Field(None, description="folder of the official split lists; default: looked for in and beside root")
+
+
+class KineticsSource(_VideoSource):
+    """Kinetics-style: a CSV ``label,youtube_id,time_start,time_end,split`` and videos named by id (and time range)."""
+
+    kind: Literal["kinetics"] = "kinetics"
+    csv: str = Field(description="annotation CSV: label,youtube_id,time_start,time_end,split")
+
+
+class FolderSource(_VideoSource):
+    """Any ``<root>/<class>/*.{mp4,avi,mkv,mov,webm}`` tree, split into train and test from a seed."""
+
+    kind: Literal["folder"] = "folder"
+    test_fraction: float = Field(0.25, gt=0, lt=1, description="share of each class's videos held out as the test split")
+    split_seed: int = Field(0, ge=0, description="seed of the train/test split of class folders")
+
+
+Source = Annotated[
+    Union[ProceduralSource, UCF101Source, HMDB51Source, KineticsSource, FolderSource], Field(discriminator="kind")
+]
 
 
 class ModelConfig(_Strict):
@@ -125,6 +200,67 @@ class PublishConfig(_Strict):
     previews_per_class: int = Field(8, ge=1, le=64, description="clips per class in the contact sheet")
 
 
+class JudgeConfig(_Strict):
+    """Training of the judge: the small R(2+1)D action classifier that the quality gate measures with."""
+
+    channels: int = Field(16, ge=4, le=256, description="judge width: channels of its first block (features are 4x this)")
+    epochs: int = Field(30, ge=1, le=1000, description="passes over the real training split")
+    batch_size: int = Field(32, ge=2, le=1024, description="judge training batch size")
+    lr: float = Field(3e-3, gt=0, lt=1, description="peak learning rate of the judge (AdamW, one-cycle schedule)")
+    weight_decay: float = Field(0.05, ge=0, lt=1, description="AdamW weight decay of the judge")
+    precision: Literal["fp32", "bf16"] = Field("bf16", description="autocast precision of judge training and inference")
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="device of judge training and inference")
+    seed: int = Field(0, ge=0, description="seed of the judge's initialisation and batch order")
+
+
+class QualityConfig(_Strict):
+    """Thresholds of the quality gate; a candidate that misses any of them is not published.
+
+    Ratios compare a synthetic figure with the same figure on the real held-out
+    (test) clips, which play the part of a perfect generator.
+    """
+
+    judge: JudgeConfig = Field(default_factory=JudgeConfig)
+    min_judge_accuracy: float = Field(
+        0.7, ge=0, le=1, description="least held-out accuracy of the judge on real test clips for it to judge at all"
+    )
+    max_fd_ratio: float = Field(
+        4.0, gt=0, description="most Frechet distance (judge features) to the real training clips, as a multiple of the real test clips' own"
+    )
+    min_label_fidelity: float = Field(
+        0.6, ge=0, le=1, description="least judge accuracy on the synthetic clips against their intended labels"
+    )
+    min_class_fidelity: float = Field(
+        0.3, ge=0, le=1, description="least judge accuracy on the synthetic clips of any one class"
+    )
+    min_diversity_ratio: float = Field(
+        0.4, ge=0, description="least within-class mean pairwise feature distance of synthetic clips, as a share of the real test clips' own, in every class"
+    )
+    duplicate_distance: float = Field(
+        0.01, ge=0, le=1, description="pixel RMS distance (0..1) below which two synthetic clips count as near duplicates"
+    )
+    max_duplicate_fraction: float = Field(0.05, ge=0, le=1, description="most share of synthetic clips that have a near duplicate")
+    frozen_motion: float = Field(
+        1e-3, ge=0, le=1, description="per-clip motion (moving-pixel ratio) below which a clip counts as frozen"
+    )
+    max_frozen_fraction: float = Field(0.1, ge=0, le=1, description="most share of frozen synthetic clips")
+    min_motion_ratio: float = Field(
+        0.3, ge=0, description="least mean motion of the synthetic clips, as a share of the real test clips' own"
+    )
+    max_flicker_ratio: float = Field(
+        3.0, gt=0, description="most mean temporal flicker of the synthetic clips, as a multiple of the real test clips' own"
+    )
+    memorisation_distance: float = Field(
+        0.02, ge=0, le=1, description="pixel RMS distance (0..1) to the nearest training clip below which a synthetic clip counts as memorised"
+    )
+    max_memorised_fraction: float = Field(0.01, ge=0, le=1, description="most share of memorised synthetic clips")
+    i3d_path: str | None = Field(
+        None, description="local I3D file (TorchScript or state dict) for a true FVD figure; nothing is downloaded"
+    )
+    i3d_size: int = Field(224, ge=32, le=512, description="frame size the clips are resized to for the I3D (224 is the FVD standard)")
+    max_fvd: float | None = Field(None, gt=0, description="most I3D FVD to the real training clips; None reports it without a threshold")
+
+
 class AugmentConfig(_Strict):
     """Everything one run of the augment flow needs."""
 
@@ -137,13 +273,19 @@ class AugmentConfig(_Strict):
     generate: GenerateConfig = Field(default_factory=GenerateConfig)
     beam: BeamConfig = Field(default_factory=BeamConfig)
     publish: PublishConfig = Field(default_factory=PublishConfig)
+    quality: QualityConfig = Field(default_factory=QualityConfig)
 
     @model_validator(mode="after")
     def _generate_counts_name_trained_classes(self) -> "AugmentConfig":
-        if self.generate.counts is not None and isinstance(self.source, ProceduralSource):
+        if self.generate.counts is None:
+            return self
+        known = self.source.classes
+        if known is None and isinstance(self.source, ProceduralSource):
             from schemas.classes import PROCEDURAL_CLASSES
 
-            known = self.source.classes or list(PROCEDURAL_CLASSES)
+            known = list(PROCEDURAL_CLASSES)
+        # A real source without a subset knows its classes only once listed; the ingest checks those.
+        if known is not None:
             unknown = [c for c in self.generate.counts if c not in known]
             if unknown:
                 raise ValueError(f"generate.counts names classes the source does not have: {unknown}")

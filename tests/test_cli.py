@@ -60,3 +60,42 @@ def test_unknown_deployment_is_named(capsys):
 def test_generate_counts_must_name_classes_of_the_source():
     with pytest.raises(ValueError, match="moonwalk"):
         build_config("augment-demo", {("generate", "counts"): {"moonwalk": 2}})
+
+
+def test_a_ucf101_root_keeps_the_deployments_other_fields(tmp_path):
+    from schemas.config import UCF101Source
+
+    config = build_config("augment-ucf101", {("source", "kind"): "ucf101", ("source", "root"): str(tmp_path)})
+    assert isinstance(config.source, UCF101Source) and config.source.root == str(tmp_path)
+    assert config.source.split == 1 and (config.clip.frames, config.clip.size, config.clip.fps) == (16, 64, 25)
+
+
+def test_switching_the_source_kind_drops_the_deployments_source_fields(tmp_path):
+    from schemas.config import FolderSource
+
+    config = build_config("augment-demo", {("source", "kind"): "folder", ("source", "root"): str(tmp_path)})
+    assert isinstance(config.source, FolderSource) and config.source.test_fraction == 0.25
+
+
+def test_a_bad_real_source_value_names_the_field(capsys, tmp_path):
+    assert main(["run", "augment-ucf101", "--ucf101-root", str(tmp_path), "--source-split", "4"]) == 2
+    assert "source.split (--source-split): Input should be less than or equal to 3" in capsys.readouterr().err
+
+
+def test_a_root_that_is_not_ucf101_is_one_error_before_anything_runs(capsys, tmp_path):
+    (tmp_path / "videos" / "some_class").mkdir(parents=True)
+    out = tmp_path / "out"
+    code = main(["run", "augment-ucf101", "--ucf101-root", str(tmp_path / "videos"), "--output-root", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert err.startswith("invalid dataset: no UCF-101 split lists") and "ucfTrainTestlist/classInd.txt" in err
+    assert not out.exists()
+
+
+def test_help_shows_the_source_kinds_and_the_ucf101_shortcut(capsys):
+    with pytest.raises(SystemExit):
+        main(["run", "augment-ucf101", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "--source-kind {procedural,ucf101,hmdb51,kinetics,folder}" in out
+    assert "--ucf101-root DIR" in out and "--source-sampling-clips-per-video" in out
+    assert "--source-csv STR annotation CSV: label,youtube_id,time_start,time_end,split [kinetics] (required)" in out
