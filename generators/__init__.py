@@ -1,0 +1,68 @@
+"""Class-conditional video GANs: networks, training, sampling, checkpoints and per-clip metrics.
+
+The public surface (everything else is internal):
+
+* ``VideoGenerator(num_classes, z_dim, channels, frames, size)`` — two-stream
+  VGAN generator; ``G(z, y)`` -> (B, 3, T, H, W) in [-1, 1],
+  ``G.forward_parts(z, y)`` -> video, mask, foreground, background.
+* ``train(dataset, class_names, config, clip, checkpoint_path, *, progress=None) -> Path``
+  — trains or resumes; deterministic from ``config.seed``. ``resolve_device("auto")``
+  is the device rule it uses (CUDA if available, else CPU).
+* ``sample(G, labels, seeds, truncation=1.0, *, device="cpu", precision="bf16") -> SampleBatch``
+  and ``derive_seed(base_seed, label, index) -> int``.
+* ``load_generator(path, device="cpu") -> (G_ema, meta)``, ``save_checkpoint``,
+  ``load_checkpoint``, ``CheckpointError``, ``ResumeMismatchError``.
+* ``flicker(video)``, ``motion(video)``, ``boxes_from_mask(mask)`` — numpy per-clip stats.
+* ``to_model(clips)`` / ``to_uint8(video)`` — the one I/O <-> model tensor conversion.
+
+Names are imported lazily (PEP 562), so ``from generators import flicker``
+does not pay for importing torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    "VideoGenerator": "generators.networks",
+    "VideoParts": "generators.networks",
+    "train": "generators.training",
+    "ResumeMismatchError": "generators.training",
+    "resolve_device": "generators.training",
+    "sample": "generators.sampling",
+    "SampleBatch": "generators.sampling",
+    "derive_seed": "generators.sampling",
+    "load_generator": "generators.checkpoint",
+    "save_checkpoint": "generators.checkpoint",
+    "load_checkpoint": "generators.checkpoint",
+    "CheckpointError": "generators.checkpoint",
+    "flicker": "generators.metrics",
+    "motion": "generators.metrics",
+    "boxes_from_mask": "generators.metrics",
+    "to_model": "generators.video",
+    "to_uint8": "generators.video",
+}
+
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:
+    from generators.checkpoint import CheckpointError, load_checkpoint, load_generator, save_checkpoint
+    from generators.metrics import boxes_from_mask, flicker, motion
+    from generators.networks import VideoGenerator, VideoParts
+    from generators.sampling import SampleBatch, derive_seed, sample
+    from generators.training import ResumeMismatchError, resolve_device, train
+    from generators.video import to_model, to_uint8
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'generators' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -1,0 +1,169 @@
+"""Checkpoints: atomic saves, data-only loads, and the generator loader used by generation.
+
+A checkpoint is data, never code: it is read with ``torch.load(...,
+weights_only=True)``, which refuses any pickle that would construct arbitrary
+objects. Configuration travels as plain JSON-able dicts (``model_dump(mode="json")``)
+rather than pydantic objects for the same reason.
+
+Writes go to a temporary file in the destination folder, are fsynced, then
+renamed over the final name (``os.replace`` is atomic on POSIX and Windows),
+so a crash mid-save leaves either the old checkpoint or the new one, never half
+of one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from pydantic import ValidationError
+
+from generators.networks import VideoGenerator
+from schemas.config import ClipFormat, TrainConfig
+
+__all__ = [
+    "CHECKPOINT_FORMAT",
+    "CHECKPOINT_VERSION",
+    "REQUIRED_KEYS",
+    "CheckpointError",
+    "load_checkpoint",
+    "load_generator",
+    "save_checkpoint",
+]
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_FORMAT = "vgan-augment/video-gan-checkpoint"
+CHECKPOINT_VERSION = 1
+
+#: keys every checkpoint holds besides the format tag and version
+REQUIRED_KEYS = (
+    "config",  # TrainConfig.model_dump(mode="json")
+    "clip",  # ClipFormat.model_dump(mode="json")
+    "class_names",  # list[str]; label i is class_names[i]
+    "step",  # completed generator updates
+    "G",
+    "G_ema",
+    "D_video",
+    "D_frame",  # state dicts
+    "opt_G",
+    "opt_D",  # optimizer state dicts
+    "rng",  # torch.Generator state (uint8 tensor) that draws batches, latents and frames
+)
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file that cannot be used: unreadable, truncated, not data-only, or not ours."""
+
+
+def save_checkpoint(path: str | os.PathLike, state: Mapping[str, Any]) -> Path:
+    """Write ``state`` (plus format tag and version) to ``path`` atomically; returns the path."""
+    missing = [k for k in REQUIRED_KEYS if k not in state]
+    if missing:
+        raise ValueError(f"checkpoint state lacks {missing}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, **state}
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(payload, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+    log.debug("saved checkpoint %s (step %s)", path, state["step"])
+    return path
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the rename itself durable; not every platform can open a directory."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise CheckpointError(f"cannot read checkpoint {path}: {e}") from e
+
+
+def _parse(data: bytes, path: Path, map_location: str | torch.device) -> dict[str, Any]:
+    try:
+        ckpt = torch.load(io.BytesIO(data), weights_only=True, map_location=map_location)
+    except Exception as e:  # truncated zip, bad pickle, or a pickle that is not plain data
+        raise CheckpointError(f"{path} is not a readable data-only checkpoint ({type(e).__name__}: {e})") from e
+    if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
+        tag = ckpt.get("format") if isinstance(ckpt, dict) else type(ckpt).__name__
+        raise CheckpointError(f"{path} is not a {CHECKPOINT_FORMAT} checkpoint (format tag {tag!r})")
+    if ckpt.get("version") != CHECKPOINT_VERSION:
+        raise CheckpointError(
+            f"{path} has checkpoint version {ckpt.get('version')!r}; this code reads version {CHECKPOINT_VERSION}"
+        )
+    missing = [k for k in REQUIRED_KEYS if k not in ckpt]
+    if missing:
+        raise CheckpointError(f"{path} lacks checkpoint entries {missing}")
+    return ckpt
+
+
+def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Read and check a checkpoint written by :func:`save_checkpoint`.
+
+    Raises :class:`CheckpointError` (naming ``path``) for a missing, truncated or
+    corrupt file, for a pickle that is not plain data, and for a wrong format
+    tag, version or missing entries.
+    """
+    path = Path(path)
+    return _parse(_read(path), path, map_location)
+
+
+def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu") -> tuple[VideoGenerator, dict[str, Any]]:
+    """The EMA generator of a checkpoint, in eval mode, and what generation needs to know about it.
+
+    Returns ``(G_ema, meta)`` where ``meta`` has ``class_names`` (list[str]),
+    ``clip`` (:class:`ClipFormat`), ``config`` (:class:`TrainConfig`), ``step``
+    (int) and ``sha256`` (hex digest of the checkpoint file). The digest and the
+    weights come from the same bytes, so the digest names exactly what was loaded.
+    """
+    path = Path(path)
+    data = _read(path)
+    ckpt = _parse(data, path, "cpu")
+    try:
+        clip = ClipFormat.model_validate(ckpt["clip"])
+        config = TrainConfig.model_validate(ckpt["config"])
+    except ValidationError as e:
+        raise CheckpointError(f"{path} holds a configuration this code does not accept: {e}") from e
+    class_names = [str(c) for c in ckpt["class_names"]]
+    G = VideoGenerator(len(class_names), config.model.z_dim, config.model.channels, clip.frames, clip.size)
+    try:
+        G.load_state_dict(ckpt["G_ema"])
+    except RuntimeError as e:
+        raise CheckpointError(f"{path}: generator weights do not fit the network its config describes: {e}") from e
+    G.eval().requires_grad_(False).to(device)
+    meta = {
+        "class_names": class_names,
+        "clip": clip,
+        "config": config,
+        "step": int(ckpt["step"]),
+        "sha256": hashlib.sha256(data).hexdigest(),
+    }
+    return G, meta

@@ -1,0 +1,113 @@
+"""Sampling: clips as a pure function of (checkpoint, label, seed, truncation).
+
+Each clip's latent is drawn from its own ``torch.Generator`` seeded with that
+clip's seed, so a clip does not depend on which other clips share its batch
+or in which order the batch lists them. The generator network itself has no
+batch statistics (see :class:`generators.networks.ConditionalGroupNorm`).
+
+Bitwise batch independence is a separate matter: oneDNN picks kernels by
+batch size (on CPU, batches of 1 to 7 rounded differently from batches of 8
+or more, by up to one bf16 step), and cuDNN may do the same. :func:`sample`
+therefore runs the network in fixed-size chunks (:data:`CHUNK`, the last one
+padded with copies of the first clip), so every clip is bitwise identical
+whatever batch it was requested in and wherever it sits in it; the tests
+check this on CPU in bf16 and fp32. On CUDA, cuDNN autotuning
+(``torch.backends.cudnn.benchmark``) must stay off for the same guarantee.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from generators.networks import VideoGenerator
+from generators.training import autocast
+from generators.video import to_uint8
+
+__all__ = ["CHUNK", "SampleBatch", "derive_seed", "latents", "sample"]
+
+CHUNK = 8  # clips per network call; fixed so that results do not depend on the request's batch size
+
+
+@dataclass(frozen=True)
+class SampleBatch:
+    """Generated clips and their foreground masks, in I/O layout."""
+
+    videos: np.ndarray  # uint8 (B, T, H, W, 3)
+    masks: np.ndarray  # float32 (B, T, H, W) in [0, 1]; 1 = foreground
+
+
+def derive_seed(base_seed: int, label: int, index: int) -> int:
+    """A stable seed for clip ``index`` of class ``label`` in a run seeded ``base_seed``.
+
+    SHA-256 of the three numbers, truncated to 63 bits: the same on every
+    platform and Python version (unlike ``hash()``), and distinct triples
+    collide only with negligible probability.
+    """
+    digest = hashlib.sha256(f"vgan-seed:{int(base_seed)}:{int(label)}:{int(index)}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 1
+
+
+def latents(seeds: Sequence[int], z_dim: int, truncation: float = 1.0) -> torch.Tensor:
+    """Latents (B, z_dim) on the CPU, row i drawn from ``torch.Generator().manual_seed(seeds[i])``.
+
+    Truncation scales the standard-normal latent by ``truncation``: 1.0 leaves
+    it unchanged, values below 1 pull samples towards the mode (more typical,
+    less diverse clips), values above 1 push them out. This is the "reduced
+    temperature" form of the truncation trick (Kingma & Dhariwal 2018, Glow;
+    Brock et al. 2019 use resampling beyond a threshold instead).
+    """
+    if truncation <= 0:
+        raise ValueError(f"truncation must be positive, got {truncation}")
+    rows = [torch.randn(z_dim, generator=torch.Generator().manual_seed(int(s))) for s in seeds]
+    return torch.stack(rows) * truncation if rows else torch.empty(0, z_dim)
+
+
+def sample(
+    G: VideoGenerator,
+    labels: Sequence[int],
+    seeds: Sequence[int],
+    truncation: float = 1.0,
+    *,
+    device: str | torch.device = "cpu",
+    precision: str = "bf16",
+) -> SampleBatch:
+    """Generate one clip per ``(labels[i], seeds[i])`` with generator ``G`` (already on ``device``).
+
+    ``precision`` is ``"bf16"`` (autocast, the default: fast on CPUs with
+    AVX-512 BF16 and on recent GPUs) or ``"fp32"``; it is part of what a clip
+    is a function of, so record it beside the seed.
+    """
+    if len(labels) != len(seeds):
+        raise ValueError(f"got {len(labels)} labels but {len(seeds)} seeds")
+    if precision not in ("bf16", "fp32"):
+        raise ValueError(f"precision must be 'bf16' or 'fp32', got {precision!r}")
+    device = torch.device(device)
+    param_device = next(G.parameters()).device
+    if param_device.type != device.type:
+        raise ValueError(f"generator is on {param_device}, sampling was asked to run on {device}")
+    bad = [y for y in labels if not 0 <= int(y) < G.num_classes]
+    if bad:
+        raise ValueError(f"labels {bad} outside [0, {G.num_classes})")
+
+    n = len(labels)
+    t, s = G.frames, G.size
+    if n == 0:
+        return SampleBatch(np.empty((0, t, s, s, 3), np.uint8), np.empty((0, t, s, s), np.float32))
+    z = latents(seeds, G.z_dim, truncation)
+    y = torch.tensor([int(v) for v in labels], dtype=torch.long)
+    pad = -n % CHUNK
+    z = torch.cat([z, z[:1].expand(pad, -1)])
+    y = torch.cat([y, y[:1].expand(pad)])
+
+    videos, masks = [], []
+    with torch.inference_mode(), autocast(device, precision):
+        for i in range(0, n + pad, CHUNK):
+            parts = G.forward_parts(z[i : i + CHUNK].to(device), y[i : i + CHUNK].to(device))
+            videos.append(to_uint8(parts.video))
+            masks.append(parts.mask[:, 0].float().cpu().numpy())
+    return SampleBatch(np.concatenate(videos)[:n], np.concatenate(masks)[:n])

@@ -1,0 +1,315 @@
+"""Training loop: hinge-loss class-conditional video GAN with an EMA generator and exact resume.
+
+One iteration is one discriminator update followed by one generator update.
+
+* Loss: the hinge loss of Lim & Ye 2017 / SAGAN / BigGAN for both critics,
+  summed. The frame critic's loss is averaged over its per-frame logits, so
+  every sampled frame must look real on its own.
+* Mask prior: as in VGAN (Vondrick et al. 2016) a small L1 penalty on the
+  foreground mask pushes static content into the background stream, which is
+  what makes the mask useful as a foreground box.
+* EMA: samples come from an exponential moving average of the generator
+  (Karras et al. 2018; Yazici et al. 2019). The decay ramps up as
+  ``min(ema_decay, (1 + step) / (10 + step))`` (the ``num_updates`` rule of
+  TensorFlow's ``ExponentialMovingAverage``): with the few hundred steps a CPU
+  run affords, a fixed 0.999 would still carry most of the random
+  initialisation.
+* Precision: with ``precision="bf16"`` forward passes run under
+  ``torch.autocast(dtype=torch.bfloat16)`` on CPU or CUDA; parameters,
+  optimizer state and losses stay fp32, so no loss scaling is needed.
+* Determinism: network initialisation is seeded from ``config.seed``; every
+  random draw of the loop (batch indices, latents, the frame critic's frames)
+  comes from one explicit CPU ``torch.Generator`` whose state is checkpointed.
+  Training N steps straight, or k steps and then resuming, gives identical
+  weights on CPU.
+* No flips or other label-changing augmentation: a mirrored ``walk_left`` is a
+  ``walk_right``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import logging
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from generators.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from generators.networks import FrameDiscriminator, VideoDiscriminator, VideoGenerator
+from generators.video import to_model
+from schemas.config import ClipFormat, TrainConfig
+
+__all__ = ["ResumeMismatchError", "autocast", "resolve_device", "train"]
+
+log = logging.getLogger(__name__)
+
+LOG_EVERY = 20  # steps between log lines and progress callbacks
+MASK_L1 = 0.5  # weight of the VGAN mask sparsity penalty
+FRAMES_PER_CLIP = 4  # frames the frame critic sees per clip (DVD-GAN uses 8 of 48)
+
+# Fields that may differ between the run that wrote a checkpoint and the run
+# resuming it: they change how long or where training runs, not its trajectory.
+_RESUMABLE_CHANGES = frozenset({"steps", "checkpoint_every", "device"})
+
+
+class ClipDataset(Protocol):
+    """A map-style dataset of ``(uint8 clip (T, H, W, 3), int label)``."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, index: int) -> tuple[Any, int]: ...
+
+
+class ResumeMismatchError(CheckpointError):
+    """The checkpoint at the training path belongs to a different run; it is left untouched."""
+
+
+def resolve_device(device: str) -> torch.device:
+    """``"auto"`` is CUDA when available, else CPU; asking for CUDA without one is an error."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device='cuda' was requested but torch sees no CUDA device")
+    return torch.device(device)
+
+
+def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
+    """bf16 autocast on ``device`` for ``precision="bf16"``, nothing for fp32."""
+    if precision == "bf16":
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+class _Run:
+    """Networks, optimizers and RNG of one training run, and their (de)serialisation."""
+
+    def __init__(self, num_classes: int, config: TrainConfig, clip: ClipFormat, device: torch.device) -> None:
+        m = config.model
+        # seed initialisation (including spectral-norm power-iteration vectors)
+        # without disturbing the caller's global RNG
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(config.seed)
+            self.G = VideoGenerator(num_classes, m.z_dim, m.channels, clip.frames, clip.size)
+            self.D_video = VideoDiscriminator(num_classes, m.channels, clip.frames, clip.size)
+            self.D_frame = FrameDiscriminator(num_classes, m.channels, clip.size, FRAMES_PER_CLIP)
+        self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
+        for net in (self.G, self.G_ema, self.D_video, self.D_frame):
+            net.to(device)
+        betas = (config.beta1, config.beta2)
+        self.opt_G = torch.optim.Adam(self.G.parameters(), lr=config.lr_g, betas=betas)
+        d_params = [*self.D_video.parameters(), *self.D_frame.parameters()]
+        self.opt_D = torch.optim.Adam(d_params, lr=config.lr_d, betas=betas)
+        self.rng = torch.Generator().manual_seed(config.seed)
+        self.step = 0
+
+    def state(self, config: TrainConfig, clip: ClipFormat, class_names: list[str]) -> dict[str, Any]:
+        return {
+            "config": config.model_dump(mode="json"),
+            "clip": clip.model_dump(mode="json"),
+            "class_names": list(class_names),
+            "step": self.step,
+            "G": self.G.state_dict(),
+            "G_ema": self.G_ema.state_dict(),
+            "D_video": self.D_video.state_dict(),
+            "D_frame": self.D_frame.state_dict(),
+            "opt_G": self.opt_G.state_dict(),
+            "opt_D": self.opt_D.state_dict(),
+            "rng": self.rng.get_state(),
+        }
+
+    def restore(self, ckpt: dict[str, Any]) -> None:
+        self.G.load_state_dict(ckpt["G"])
+        self.G_ema.load_state_dict(ckpt["G_ema"])
+        self.D_video.load_state_dict(ckpt["D_video"])
+        self.D_frame.load_state_dict(ckpt["D_frame"])
+        self.opt_G.load_state_dict(ckpt["opt_G"])
+        self.opt_D.load_state_dict(ckpt["opt_D"])
+        self.rng.set_state(ckpt["rng"].cpu())
+        self.step = int(ckpt["step"])
+
+
+def _check_resumable(
+    ckpt: dict[str, Any], path: Path, config: TrainConfig, clip: ClipFormat, class_names: list[str]
+) -> None:
+    problems = []
+    if list(ckpt["class_names"]) != class_names:
+        problems.append(f"class_names {list(ckpt['class_names'])} != {class_names}")
+    if ckpt["clip"] != clip.model_dump(mode="json"):
+        problems.append(f"clip {ckpt['clip']} != {clip.model_dump(mode='json')}")
+    old, new = ckpt["config"], config.model_dump(mode="json")
+    for key in sorted((old.keys() | new.keys()) - _RESUMABLE_CHANGES):
+        if old.get(key) != new.get(key):
+            problems.append(f"train.{key} {old.get(key)!r} != {new.get(key)!r}")
+    if problems:
+        raise ResumeMismatchError(
+            f"{path} holds a different training run ({'; '.join(problems)}); "
+            "choose another checkpoint path or delete this one"
+        )
+
+
+def _draw_batch(
+    dataset: ClipDataset, rng: torch.Generator, batch_size: int, clip: ClipFormat, num_classes: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``batch_size`` clips drawn uniformly with replacement (so a dataset smaller than a batch works)."""
+    idx = torch.randint(len(dataset), (batch_size,), generator=rng).tolist()
+    items = [dataset[i] for i in idx]
+    videos = np.stack([np.asarray(v) for v, _ in items])
+    expected = (batch_size, clip.frames, clip.size, clip.size, 3)
+    if videos.shape != expected or videos.dtype != np.uint8:
+        raise ValueError(
+            f"dataset clips must be uint8 {expected[1:]} to match the clip format, got {videos.dtype} {videos.shape[1:]}"
+        )
+    labels = torch.tensor([int(y) for _, y in items], dtype=torch.long)
+    if labels.min() < 0 or labels.max() >= num_classes:
+        raise ValueError(f"dataset labels must lie in [0, {num_classes}), got {labels.tolist()}")
+    return torch.from_numpy(videos), labels
+
+
+def _hinge_d(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    return F.relu(1 - real.float()).mean() + F.relu(1 + fake.float()).mean()
+
+
+@torch.no_grad()
+def _update_ema(ema: torch.nn.Module, net: torch.nn.Module, step: int, max_decay: float) -> None:
+    decay = min(max_decay, (1 + step) / (10 + step))
+    ema_params, params = list(ema.parameters()), list(net.parameters())
+    torch._foreach_lerp_(ema_params, params, 1.0 - decay)
+
+
+def _iteration(
+    run: _Run, dataset: ClipDataset, config: TrainConfig, clip: ClipFormat, num_classes: int, device: torch.device
+) -> dict[str, torch.Tensor]:
+    """One discriminator update and one generator update; returns detached scalars for logging."""
+    b, z_dim = config.batch_size, config.model.z_dim
+    G, Dv, Df, rng = run.G, run.D_video, run.D_frame, run.rng
+
+    real_u8, y = _draw_batch(dataset, rng, b, clip, num_classes)
+    # under bf16 the critics' first convolution would cast real clips anyway; converting once saves copies
+    dtype = torch.bfloat16 if config.precision == "bf16" else torch.float32
+    real = to_model(real_u8, device=device, dtype=dtype, memory_format=torch.channels_last_3d)
+    y = y.to(device)
+
+    # discriminators: real and fake in one batch, so each critic runs (and power-iterates) once
+    z = torch.randn(b, z_dim, generator=rng).to(device)
+    with torch.no_grad(), autocast(device, config.precision):
+        fake = G(z, y)
+    both, yy = torch.cat([real, fake.to(real.dtype)]), torch.cat([y, y])
+    with autocast(device, config.precision):
+        lv = Dv(both, yy)
+        lf = Df(both, yy, generator=rng)
+    loss_d = _hinge_d(lv[:b], lv[b:]) + _hinge_d(lf[:b], lf[b:])
+    run.opt_D.zero_grad(set_to_none=True)
+    loss_d.backward()
+    run.opt_D.step()
+
+    # generator: same labels, fresh latents; critics frozen so no weight gradients are computed
+    Dv.requires_grad_(False)
+    Df.requires_grad_(False)
+    z = torch.randn(b, z_dim, generator=rng).to(device)
+    with autocast(device, config.precision):
+        parts = G.forward_parts(z, y)
+        gv = Dv(parts.video, y)
+        gf = Df(parts.video, y, generator=rng)
+    mask_l1 = parts.mask.float().mean()
+    loss_g = -gv.float().mean() - gf.float().mean() + MASK_L1 * mask_l1
+    run.opt_G.zero_grad(set_to_none=True)
+    loss_g.backward()
+    run.opt_G.step()
+    Dv.requires_grad_(True)
+    Df.requires_grad_(True)
+
+    run.step += 1
+    _update_ema(run.G_ema, G, run.step, config.ema_decay)
+    return {
+        "loss_d": loss_d.detach(),
+        "loss_g": loss_g.detach(),
+        "d_real": (lv[:b].float().mean() + lf[:b].float().mean()).detach() / 2,
+        "d_fake": (lv[b:].float().mean() + lf[b:].float().mean()).detach() / 2,
+        "mask": mask_l1.detach(),
+    }
+
+
+def train(
+    dataset: ClipDataset,
+    class_names: Sequence[str],
+    config: TrainConfig,
+    clip: ClipFormat,
+    checkpoint_path: str | os.PathLike,
+    *,
+    progress: Callable[[int, dict[str, float]], None] | None = None,
+) -> Path:
+    """Train (or resume training) a class-conditional video GAN; returns the checkpoint path.
+
+    ``dataset[i]`` is ``(uint8 clip (T, H, W, 3) as numpy or tensor, label)``
+    with ``T, H, W`` matching ``clip`` and ``0 <= label < len(class_names)``.
+
+    If ``checkpoint_path`` exists, training continues from its step provided
+    its class names, clip format and training configuration match (``steps``,
+    ``checkpoint_every`` and ``device`` may differ); otherwise
+    :class:`ResumeMismatchError` is raised and the file is left alone. A
+    checkpoint is written every ``config.checkpoint_every`` steps and at the end.
+
+    ``progress(step, stats)`` is called every :data:`LOG_EVERY` steps and after
+    the last one; ``stats`` holds window averages of ``loss_d``, ``loss_g``,
+    ``d_real``, ``d_fake``, ``mask`` (mean mask value) and ``steps_per_s``.
+    """
+    class_names = [str(c) for c in class_names]
+    if len(class_names) < 1 or len(set(class_names)) != len(class_names):
+        raise ValueError(f"class_names must be distinct and non-empty, got {class_names}")
+    if len(dataset) == 0:
+        raise ValueError("cannot train on an empty dataset")
+    path = Path(checkpoint_path)
+    device = resolve_device(config.device)
+    run = _Run(len(class_names), config, clip, device)
+
+    if path.exists():
+        ckpt = load_checkpoint(path)
+        _check_resumable(ckpt, path, config, clip, class_names)
+        run.restore(ckpt)
+        log.info("resuming %s from step %d of %d", path, run.step, config.steps)
+        if run.step >= config.steps:
+            return path
+    else:
+        log.info(
+            "training %d steps: %d classes, clip %dx%dx%d, batch %d, channels %d, %s on %s",
+            config.steps, len(class_names), clip.frames, clip.size, clip.size,
+            config.batch_size, config.model.channels, config.precision, device,
+        )  # fmt: skip
+
+    window: dict[str, torch.Tensor] = {}
+    window_start, window_steps = time.perf_counter(), 0
+    while run.step < config.steps:
+        stats = _iteration(run, dataset, config, clip, len(class_names), device)
+        for k, v in stats.items():
+            window[k] = window[k] + v if k in window else v
+        window_steps += 1
+        save_now = run.step % config.checkpoint_every == 0 or run.step == config.steps
+        log_now = run.step % LOG_EVERY == 0 or run.step == config.steps
+        if not (save_now or log_now):
+            continue  # no host sync between log points
+
+        report = {k: float(v) / window_steps for k, v in window.items()}
+        if not (math.isfinite(report["loss_d"]) and math.isfinite(report["loss_g"])):
+            raise FloatingPointError(f"training diverged before step {run.step} ({report}); last good checkpoint kept")
+        if save_now:
+            save_checkpoint(path, run.state(config, clip, class_names))
+        if log_now:
+            elapsed = time.perf_counter() - window_start
+            report["steps_per_s"] = window_steps / elapsed if elapsed > 0 else float("inf")
+            log.info(
+                "step %d/%d  loss_d %.3f  loss_g %.3f  D(real) %.2f  D(fake) %.2f  mask %.2f  %.2f steps/s",
+                run.step, config.steps, report["loss_d"], report["loss_g"],
+                report["d_real"], report["d_fake"], report["mask"], report["steps_per_s"],
+            )  # fmt: skip
+            if progress is not None:
+                progress(run.step, report)
+            window, window_start, window_steps = {}, time.perf_counter(), 0
+    return path
