@@ -9,7 +9,7 @@ The public surface (everything else is internal):
   — trains or resumes; deterministic from ``config.seed``. ``resolve_device("auto")``
   is the device rule it uses (CUDA if available, else CPU).
 * ``sample(G, labels, seeds, truncation=1.0, *, device="cpu", precision="bf16") -> SampleBatch``
-  and ``derive_seed(base_seed, label, index) -> int``.
+  (seeds per clip come from the plan: ``pipelines.plan.derive_seed``).
 * ``load_generator(path, device="cpu") -> (G_ema, meta)``, ``save_checkpoint``,
   ``load_checkpoint``, ``CheckpointError``, ``ResumeMismatchError``.
 * ``flicker(video)``, ``motion(video)``, ``boxes_from_mask(mask)`` — numpy per-clip stats.
@@ -32,7 +32,6 @@ _EXPORTS = {
     "resolve_device": "generators.training",
     "sample": "generators.sampling",
     "SampleBatch": "generators.sampling",
-    "derive_seed": "generators.sampling",
     "load_generator": "generators.checkpoint",
     "save_checkpoint": "generators.checkpoint",
     "load_checkpoint": "generators.checkpoint",
@@ -50,7 +49,7 @@ if TYPE_CHECKING:
     from generators.checkpoint import CheckpointError, load_checkpoint, load_generator, save_checkpoint
     from generators.metrics import boxes_from_mask, flicker, motion
     from generators.networks import VideoGenerator, VideoParts
-    from generators.sampling import SampleBatch, derive_seed, sample
+    from generators.sampling import SampleBatch, sample
     from generators.training import ResumeMismatchError, resolve_device, train
     from generators.video import to_model, to_uint8
 

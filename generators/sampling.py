@@ -17,7 +17,6 @@ check this on CPU in bf16 and fp32. On CUDA, cuDNN autotuning
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -28,7 +27,7 @@ from generators.networks import VideoGenerator
 from generators.training import autocast
 from generators.video import to_uint8
 
-__all__ = ["CHUNK", "SampleBatch", "derive_seed", "latents", "sample"]
+__all__ = ["CHUNK", "SampleBatch", "latents", "sample"]
 
 CHUNK = 8  # clips per network call; fixed so that results do not depend on the request's batch size
 
@@ -39,17 +38,6 @@ class SampleBatch:
 
     videos: np.ndarray  # uint8 (B, T, H, W, 3)
     masks: np.ndarray  # float32 (B, T, H, W) in [0, 1]; 1 = foreground
-
-
-def derive_seed(base_seed: int, label: int, index: int) -> int:
-    """A stable seed for clip ``index`` of class ``label`` in a run seeded ``base_seed``.
-
-    SHA-256 of the three numbers, truncated to 63 bits: the same on every
-    platform and Python version (unlike ``hash()``), and distinct triples
-    collide only with negligible probability.
-    """
-    digest = hashlib.sha256(f"vgan-seed:{int(base_seed)}:{int(label)}:{int(index)}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") >> 1
 
 
 def latents(seeds: Sequence[int], z_dim: int, truncation: float = 1.0) -> torch.Tensor:
