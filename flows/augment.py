@@ -48,6 +48,8 @@ def _step_inputs(step: str, config: AugmentConfig) -> dict:
         parts["train"] = config.train
     if step == "generate":
         parts["generate"] = config.generate
+    if step == "judge":
+        parts["judge"] = config.quality.judge
     return {k: v.model_dump(mode="json") for k, v in parts.items()}
 
 
@@ -116,6 +118,23 @@ def train_generator(config: AugmentConfig, real_dir: str) -> str:
     return str(train(clips, source_classes(config.source), config.train, config.clip, ckpt, progress=progress))
 
 
+@task(retries=1, retry_delay_seconds=5, cache_key_fn=_cache_key("judge"), persist_result=True)
+def train_judge(config: AugmentConfig, real_dir: str) -> str:
+    """Train the judge (the action classifier the quality gate measures with) on the real training split.
+
+    Cached like the generator, by Prefect and on disk; its held-out accuracy on
+    the real test split is measured here and travels in its file.
+    """
+    from generators.judge import train_judge as fit_judge
+    from pipelines import ClipDataset, source_classes
+
+    key = fingerprint(_step_inputs("judge", config), Path(real_dir).name)
+    path = _dataset_dir(config) / ".cache" / f"judge-{key}" / "judge.pt"
+    train, test = ClipDataset(real_dir, split="train"), ClipDataset(real_dir, split="test")
+    get_run_logger().info("judge: %d real training clips, %d held out, from %s", len(train), len(test), real_dir)
+    return str(fit_judge(train, test, source_classes(config.source), config.clip, config.quality.judge, path))
+
+
 @task(retries=2, retry_delay_seconds=5, cache_policy=NONE)
 def generate_candidate(config: AugmentConfig, checkpoint: str, run_key: str) -> str:
     """Generate the planned clips into a candidate folder; finished shards of a crashed run are reused."""
@@ -127,9 +146,14 @@ def generate_candidate(config: AugmentConfig, checkpoint: str, run_key: str) -> 
 
 
 @task(cache_policy=NONE)
-def validate_candidate(config: AugmentConfig, candidate: str, class_names: list[str]):
-    """Run the Great Expectations suite over the candidate's index; Data Docs go to ``validation/``."""
-    from pipelines import planned_counts, validate_index
+def validate_candidate(config: AugmentConfig, candidate: str, class_names: list[str], real_dir: str, judge: str):
+    """The quality gate: measure the candidate, then run the index and quality suites; Data Docs go to ``validation/``.
+
+    Previews are written too, so a candidate that fails keeps them beside its
+    report; the metrics table and a preview are shown as artifacts either way.
+    """
+    from pipelines import gate_candidate, planned_counts, write_previews
+    from pipelines.card import quality_rows
     from schemas.expectations import IndexExpectations
 
     spec = IndexExpectations(
@@ -141,21 +165,29 @@ def validate_candidate(config: AugmentConfig, candidate: str, class_names: list[
         fps=config.clip.fps,
         origin="synthetic",
     )
-    return validate_index(Path(candidate) / "index.parquet", spec, Path(candidate) / "validation")
+    cand = Path(candidate)
+    report = gate_candidate(cand, real_dir, judge, spec, config.quality)
+    previews = write_previews(cand, class_names, config.publish.previews_per_class, config.clip.fps)
+    verdict = "passed" if report.success else "FAILED"
+    if report.quality is not None:
+        create_table_artifact(quality_rows(report.quality), key=f"{config.name}-quality", description=f"{config.dataset} "
+                              f"candidate {cand.name}: quality gate {verdict} (judge: {report.quality.judge.name})")
+    create_image_artifact(previews[0].resolve().as_uri(), key=f"{config.name}-preview",
+                          description=f"contact sheet of candidate {cand.name} ({verdict}), class {class_names[0]}")
+    return report
 
 
 @task(cache_policy=NONE)
 def publish_candidate(config: AugmentConfig, candidate: str, checkpoint: str, real_dir: str, report) -> str:
-    """Previews, manifest and card into the candidate, then the atomic move to the next version."""
+    """Manifest and card into the candidate (its previews are there since validation), then the atomic move."""
     from generators import load_generator
-    from pipelines import checksums, dataset_card, publish_version, read_index, write_previews
+    from pipelines import checksums, dataset_card, publish_version, read_index
     from pipelines.index_io import per_class_means
     from pipelines.shards import sha256_file
 
     meta = load_generator(checkpoint)[1]
     class_names = meta["class_names"]
     cand = Path(candidate)
-    write_previews(cand, class_names, config.publish.previews_per_class, config.clip.fps)
     index_entry, shard_entries = checksums(cand)
     stats = per_class_means(read_index(cand / "index.parquet"))
 
@@ -184,6 +216,7 @@ def publish_candidate(config: AugmentConfig, candidate: str, checkpoint: str, re
                 failed=report.failed,
                 data_docs=_relative(report.data_docs_index, cand),
             ),
+            quality=report.quality,
         )
 
     def card(manifest: Manifest) -> str:
@@ -194,8 +227,6 @@ def publish_candidate(config: AugmentConfig, candidate: str, checkpoint: str, re
              "flicker": round(stats[n]["flicker"], 4)} for n in class_names if n in stats]
     create_table_artifact(rows, key=f"{config.name}-counts", description=f"{config.dataset} {final.name}: clips and quality per class")
     create_markdown_artifact((final / "README.md").read_text(), key=f"{config.name}-card", description="dataset card")
-    first_preview = final / "preview" / f"{class_names[0]}.png"
-    create_image_artifact(first_preview.resolve().as_uri(), key=f"{config.name}-preview", description="contact sheet")
     return str(final)
 
 
@@ -205,12 +236,13 @@ def augment(config: AugmentConfig) -> str:
     logger = get_run_logger()
     real_dir = _fresh(prepare_real, config, check="index.parquet")
     checkpoint = _fresh(train_generator, config, real_dir)
+    judge = _fresh(train_judge, config, real_dir)
     from generators import load_generator
 
     class_names = load_generator(checkpoint)[1]["class_names"]
     run_key = fingerprint(_step_inputs("generate", config), Path(checkpoint).name, _file_digest(checkpoint))
     candidate = generate_candidate(config, checkpoint, run_key)
-    report = validate_candidate(config, candidate, class_names)
+    report = validate_candidate(config, candidate, class_names, real_dir, judge)
     if not report.success:
         raise ValidationFailed(
             f"candidate {candidate} failed validation; nothing was published. Failed expectations:\n  "

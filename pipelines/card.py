@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from schemas.manifest import Manifest
+from schemas.manifest import Manifest, QualitySummary
 
 _LIMITS = """\
 - Every clip is synthetic: made by a class-conditional video GAN trained on the real clips named
@@ -60,6 +60,8 @@ def dataset_card(manifest: Manifest, stats: dict[str, dict[str, float]], license
         f"Great Expectations suite over the index: {'passed' if v.success else 'FAILED'}, "
         f"{v.evaluated} expectations evaluated. Data Docs: `{v.data_docs}`.",
         "",
+        *_quality_lines(manifest),
+        "",
         "## Reading it",
         "",
         "```python",
@@ -78,3 +80,43 @@ def dataset_card(manifest: Manifest, stats: dict[str, dict[str, float]], license
         "",
     ]
     return "\n".join(lines)
+
+
+def quality_rows(quality: QualitySummary) -> list[dict[str, str]]:
+    """One row per quality figure, as text: for the card's table and the flow's metrics artifact."""
+    return [
+        {
+            "figure": f.name,
+            "value": _num(f.value),
+            "real test clips": _num(f.reference),
+            "threshold": "" if f.threshold is None else f"{'>=' if f.bound == 'min' else '<='} {f.threshold:g}",
+            "passed": "" if f.passed is None else ("yes" if f.passed else "NO"),
+            "clips": ", ".join(f"{k} {n}" for k, n in f.samples.items()),
+        }
+        for f in quality.figures
+    ]
+
+
+def _quality_lines(manifest: Manifest) -> list[str]:
+    """The quality gate's figures, each beside the real test clips' own and its threshold."""
+    q = manifest.quality
+    if q is None:
+        return ["## Quality gate", "", "This version carries no quality figures."]
+    lines = [
+        "## Quality gate",
+        "",
+        f"Measured with the project's judge, {q.judge.name} (held-out accuracy {q.judge.accuracy:.3f} on the real "
+        f"test clips; clips {q.judge.resize}). The real test clips, unseen by generator and judge, stand for a "
+        "perfect generator. Per clip, the index holds `judge_label`, `judge_confidence`, `nn_distance` (pixel RMS "
+        "distance to the nearest training clip), `motion` and `flicker`.",
+    ]
+    if q.i3d is not None:
+        lines += ["", f"FVD: {q.i3d.name}, {q.i3d.resize}."]
+    rows = quality_rows(q)
+    lines += ["", "| " + " | ".join(rows[0]) + " |", "| --- | ---: | ---: | --- | --- | --- |"]
+    lines += ["| " + " | ".join(row.values()) + " |" for row in rows]
+    return lines
+
+
+def _num(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4g}"

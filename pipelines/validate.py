@@ -1,10 +1,11 @@
-"""Validate a clip index with Great Expectations and write its results and Data Docs.
+"""Validate a clip index, and the candidate's quality figures, with Great Expectations.
 
 Each call builds its own ephemeral GX context, so nothing is read from or
 written to a global GX project, and the only files produced are the ones under
-``out_dir``: ``results.json`` (the full GX validation result) and
-``data_docs/`` (a static HTML site with relative links, so the folder can be
-copied into a published dataset version and still work).
+``out_dir``: ``results.json`` (the full GX validation result of the index),
+``quality_results.json`` (that of the quality figures, when there are any) and
+``data_docs/`` (a static HTML site with relative links, showing both, so the
+folder can be copied into a published dataset version and still work).
 
 The schema version lives in the Parquet metadata, which GX never sees (it
 validates a dataframe), so it is checked here, beside the suite.
@@ -23,8 +24,9 @@ from typing import TYPE_CHECKING
 
 import pyarrow.parquet as pq
 
-from schemas.expectations import IndexExpectations, build_suite
+from schemas.expectations import IndexExpectations, build_quality_suite, build_suite, quality_table
 from schemas.index import SCHEMA_VERSION, schema_version_of
+from schemas.manifest import QualitySummary
 
 if TYPE_CHECKING:
     import great_expectations as gx
@@ -44,6 +46,7 @@ class ValidationReport:
     statistics: dict
     results_path: Path
     data_docs_index: Path | None
+    quality: QualitySummary | None = None
 
 
 def validate_index(
@@ -51,11 +54,13 @@ def validate_index(
     spec: IndexExpectations,
     out_dir: str | Path,
     suite_name: str = "clip_index",
+    quality: QualitySummary | None = None,
 ) -> ValidationReport:
-    """Check the index at ``index_path`` (a path or URI) against the plan ``spec``.
+    """Check the index at ``index_path`` (a path or URI) against the plan ``spec``, and ``quality``'s figures.
 
-    Always runs the whole suite, even when the schema version is wrong, so one
-    report lists every problem at once.
+    Always runs every suite, even when the schema version is wrong, so one
+    report lists every problem at once. The returned report's ``quality`` is
+    ``quality`` with each thresholded figure's ``passed`` set from the suite.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -64,36 +69,48 @@ def validate_index(
     version_problem = _schema_version_problem(found_version)
     frame = table.to_pandas()
 
+    runs = [(suite_name, frame, build_suite(spec, suite_name))]
+    if quality is not None:
+        name = f"{suite_name}_quality"
+        runs.append((name, _frame(quality_table(quality.figures)), build_quality_suite(quality.figures, name)))
     docs_tmp = Path(tempfile.mkdtemp(prefix=".data_docs-", dir=out_dir))
     try:
-        result = _run_checkpoint(frame, spec, suite_name, docs_tmp, run_name=Path(str(index_path)).name)
+        results = _run_checkpoints(runs, docs_tmp, run_name=Path(str(index_path)).name)
         docs_dir = _replace_dir(docs_tmp, out_dir / "data_docs")
     finally:
         shutil.rmtree(docs_tmp, ignore_errors=True)
 
-    failed = [_describe_failure(r) for r in result.results if not r.success]
+    failed = [_describe_failure(r) for result in results for r in result.results if not r.success]
     if version_problem:
         failed.insert(0, version_problem)
-    payload = result.to_json_dict()
+    payload = results[0].to_json_dict()
     payload["meta"]["index_schema_version"] = {
         "expected": SCHEMA_VERSION,
         "found": found_version,
         "success": version_problem is None,
     }
     results_path = _write_json(out_dir / "results.json", payload)
+    if quality is not None:
+        _write_json(out_dir / "quality_results.json", results[1].to_json_dict())
+        quality = _with_outcomes(quality, results[1])
 
     index_html = docs_dir / "index.html"
+    statistics = {
+        key: sum(r.statistics.get(key, 0) for r in results)
+        for key in ("evaluated_expectations", "successful_expectations", "unsuccessful_expectations")
+    }
     report = ValidationReport(
-        success=bool(result.success) and version_problem is None,
+        success=all(r.success for r in results) and version_problem is None,
         failed=failed,
-        statistics=dict(result.statistics),
+        statistics=statistics,
         results_path=results_path,
         data_docs_index=index_html if index_html.is_file() else None,
+        quality=quality,
     )
     log.info(
-        "validated %s with suite %r: %s (%d of %d expectations failed%s)",
+        "validated %s with suites %s: %s (%d of %d expectations failed%s)",
         index_path,
-        suite_name,
+        [name for name, _, _ in runs],
         "passed" if report.success else "FAILED",
         report.statistics.get("unsuccessful_expectations", 0),
         report.statistics.get("evaluated_expectations", 0),
@@ -112,10 +129,28 @@ def _schema_version_problem(found: str | None) -> str | None:
     return None
 
 
-def _run_checkpoint(
-    frame: "pd.DataFrame", spec: IndexExpectations, suite_name: str, docs_dir: Path, run_name: str
-) -> "gx.core.ExpectationSuiteValidationResult":
-    """Validate ``frame`` through a Checkpoint whose action renders Data Docs into ``docs_dir``."""
+def _frame(columns: dict) -> "pd.DataFrame":
+    import pandas as pd
+
+    return pd.DataFrame(columns)
+
+
+def _with_outcomes(quality: QualitySummary, result) -> QualitySummary:
+    """``quality`` with ``passed`` of each thresholded figure taken from its expectation's result."""
+    outcome = {r.expectation_config.kwargs["column"]: bool(r.success) for r in result.results}
+    figures = [f.model_copy(update={"passed": outcome.get(f.name)}) for f in quality.figures]
+    return quality.model_copy(update={"figures": figures, "passed": bool(result.success)})
+
+
+def _run_checkpoints(
+    runs: list[tuple[str, "pd.DataFrame", "gx.ExpectationSuite"]], docs_dir: Path, run_name: str
+) -> list["gx.core.ExpectationSuiteValidationResult"]:
+    """Validate each ``(name, frame, suite)`` through a Checkpoint whose action renders Data Docs into ``docs_dir``.
+
+    One checkpoint per frame, since a checkpoint passes one set of batch
+    parameters (one dataframe) to all its validations; the checkpoints share
+    the context, so the site lists every result.
+    """
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
     from great_expectations.core.run_identifier import RunIdentifier
@@ -142,25 +177,29 @@ def _run_checkpoint(
         progress_bars=ProgressBarsConfig(globally=False),
     )
     context = gx.get_context(mode="ephemeral", project_config=config)
-    batch = context.data_sources.add_pandas("clip_index").add_dataframe_asset("index")
-    definition = context.validation_definitions.add(
-        gx.ValidationDefinition(
-            name=f"{suite_name}_validation",
-            data=batch.add_batch_definition_whole_dataframe("whole_index"),
-            suite=context.suites.add(build_suite(spec, suite_name)),
+    source = context.data_sources.add_pandas("candidate")
+    results = []
+    for name, frame, suite in runs:
+        batch = source.add_dataframe_asset(name)
+        definition = context.validation_definitions.add(
+            gx.ValidationDefinition(
+                name=f"{name}_validation",
+                data=batch.add_batch_definition_whole_dataframe(f"whole_{name}"),
+                suite=context.suites.add(suite),
+            )
         )
-    )
-    checkpoint = context.checkpoints.add(
-        gx.Checkpoint(
-            name=f"{suite_name}_checkpoint",
-            validation_definitions=[definition],
-            actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs")],
-            result_format={"result_format": "SUMMARY"},
+        checkpoint = context.checkpoints.add(
+            gx.Checkpoint(
+                name=f"{name}_checkpoint",
+                validation_definitions=[definition],
+                actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs")],
+                result_format={"result_format": "SUMMARY"},
+            )
         )
-    )
-    outcome = checkpoint.run(batch_parameters={"dataframe": frame}, run_id=RunIdentifier(run_name=run_name))
-    (result,) = outcome.run_results.values()
-    return result
+        outcome = checkpoint.run(batch_parameters={"dataframe": frame}, run_id=RunIdentifier(run_name=run_name))
+        (result,) = outcome.run_results.values()
+        results.append(result)
+    return results
 
 
 def _describe_failure(result) -> str:
@@ -194,7 +233,9 @@ def _observed(result) -> str:
         # Distinct-value set checks report the absent values, not one observed value.
         return f"missing {_plain(res['partial_missing_list'])}"
     if res.get("observed_value") is not None:
-        return f"observed {res['observed_value']}"
+        return f"observed {_plain(res['observed_value'])}"
+    if "observed_value" in res:
+        return "observed no value (it could not be measured)"
     if "unexpected_count" in res:
         counts = res.get("partial_unexpected_counts") or []
         sample = ", ".join(f"{_shown(c['value'])} x{c['count']}" for c in counts[:5])

@@ -204,7 +204,7 @@ class JudgeConfig(_Strict):
     """Training of the judge: the small R(2+1)D action classifier that the quality gate measures with."""
 
     channels: int = Field(16, ge=4, le=256, description="judge width: channels of its first block (features are 4x this)")
-    epochs: int = Field(30, ge=1, le=1000, description="passes over the real training split")
+    epochs: int = Field(20, ge=1, le=1000, description="passes over the real training split")
     batch_size: int = Field(32, ge=2, le=1024, description="judge training batch size")
     lr: float = Field(3e-3, gt=0, lt=1, description="peak learning rate of the judge (AdamW, one-cycle schedule)")
     weight_decay: float = Field(0.05, ge=0, lt=1, description="AdamW weight decay of the judge")
@@ -222,43 +222,54 @@ class QualityConfig(_Strict):
 
     judge: JudgeConfig = Field(default_factory=JudgeConfig)
     min_judge_accuracy: float = Field(
-        0.7, ge=0, le=1, description="least held-out accuracy of the judge on real test clips for it to judge at all"
+        0.8, ge=0, le=1, description="least held-out accuracy of the judge on real test clips for it to judge at all"
     )
     max_fd_ratio: float = Field(
-        4.0, gt=0, description="most Frechet distance (judge features) to the real training clips, as a multiple of the real test clips' own"
-    )
+        15.0, gt=0,
+        description="most Frechet distance (judge features) to the real training clips, "
+        "as a multiple of the real test clips' own",
+    )  # fmt: skip
     min_label_fidelity: float = Field(
-        0.6, ge=0, le=1, description="least judge accuracy on the synthetic clips against their intended labels"
+        0.5, ge=0, le=1, description="least judge accuracy on the synthetic clips against their intended labels"
     )
     min_class_fidelity: float = Field(
-        0.3, ge=0, le=1, description="least judge accuracy on the synthetic clips of any one class"
+        0.25, ge=0, le=1, description="least judge accuracy on the synthetic clips of any one class"
     )
     min_diversity_ratio: float = Field(
-        0.4, ge=0, description="least within-class mean pairwise feature distance of synthetic clips, as a share of the real test clips' own, in every class"
-    )
+        0.4, ge=0,
+        description="least within-class mean pairwise feature distance of the synthetic clips, "
+        "as a share of the real test clips' own, in every class",
+    )  # fmt: skip
     duplicate_distance: float = Field(
-        0.01, ge=0, le=1, description="pixel RMS distance (0..1) below which two synthetic clips count as near duplicates"
+        0.02, ge=0, le=1, description="pixel RMS distance (0..1) below which two synthetic clips are near duplicates"
     )
-    max_duplicate_fraction: float = Field(0.05, ge=0, le=1, description="most share of synthetic clips that have a near duplicate")
+    max_duplicate_fraction: float = Field(
+        0.05, ge=0, le=1, description="most share of synthetic clips that have a near duplicate"
+    )
     frozen_motion: float = Field(
-        1e-3, ge=0, le=1, description="per-clip motion (moving-pixel ratio) below which a clip counts as frozen"
+        1e-4, ge=0, le=1, description="per-clip motion (moving-pixel ratio) below which a clip counts as frozen"
     )
-    max_frozen_fraction: float = Field(0.1, ge=0, le=1, description="most share of frozen synthetic clips")
+    max_frozen_fraction: float = Field(0.35, ge=0, le=1, description="most share of frozen synthetic clips")
     min_motion_ratio: float = Field(
-        0.3, ge=0, description="least mean motion of the synthetic clips, as a share of the real test clips' own"
+        0.1, ge=0, description="least mean motion of the synthetic clips, as a share of the real test clips' own"
     )
     max_flicker_ratio: float = Field(
-        3.0, gt=0, description="most mean temporal flicker of the synthetic clips, as a multiple of the real test clips' own"
+        3.0, gt=0, description="most mean temporal flicker of the synthetic clips, as a multiple of the real test clips'"
     )
     memorisation_distance: float = Field(
-        0.02, ge=0, le=1, description="pixel RMS distance (0..1) to the nearest training clip below which a synthetic clip counts as memorised"
-    )
+        0.03, ge=0, le=1,
+        description="pixel RMS distance (0..1) to the nearest training clip below which a synthetic clip is memorised",
+    )  # fmt: skip
     max_memorised_fraction: float = Field(0.01, ge=0, le=1, description="most share of memorised synthetic clips")
     i3d_path: str | None = Field(
         None, description="local I3D file (TorchScript or state dict) for a true FVD figure; nothing is downloaded"
     )
-    i3d_size: int = Field(224, ge=32, le=512, description="frame size the clips are resized to for the I3D (224 is the FVD standard)")
-    max_fvd: float | None = Field(None, gt=0, description="most I3D FVD to the real training clips; None reports it without a threshold")
+    i3d_size: int = Field(
+        224, ge=32, le=512, description="frame size the clips are resized to for the I3D (224 is the FVD standard)"
+    )
+    max_fvd: float | None = Field(
+        None, gt=0, description="most I3D FVD to the real training clips; None reports it without a threshold"
+    )
 
 
 class AugmentConfig(_Strict):

@@ -1,4 +1,7 @@
-"""The Great Expectations suite that a clip index must pass before a version is published.
+"""The Great Expectations suites that a candidate must pass before a version is published.
+
+Two suites: one over the clip index (this docstring's main subject), and one
+over the dataset-level quality figures (:func:`build_quality_suite`).
 
 The suite restates the index contract (DESIGN.md section 3) as data, so a failed
 check shows up by name in the Data Docs that ship with every dataset version.
@@ -17,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from schemas.index import INDEX_SCHEMA, ORIGINS, REQUIRED_COLUMNS, SCHEMA_VERSION, SPLITS
+from schemas.manifest import QualityFigure
 
 if TYPE_CHECKING:
     import great_expectations as gx
@@ -39,7 +43,8 @@ class IndexExpectations:
 
     ``class_names[i]`` is the name of label ``i`` (the model's full class list);
     ``counts`` names the classes that were planned and how many clips each gets,
-    so a dataset may cover a subset of the model's classes.
+    so a dataset may cover a subset of the model's classes. ``measured`` says
+    that the quality gate has filled the per-clip judge columns.
     """
 
     class_names: list[str]
@@ -50,6 +55,7 @@ class IndexExpectations:
     fps: float
     origin: str
     codec: str = "h264"
+    measured: bool = False
 
     def __post_init__(self) -> None:
         # A wrong plan would make every check meaningless, so refuse it up front.
@@ -87,6 +93,7 @@ def build_suite(spec: IndexExpectations, name: str) -> "gx.ExpectationSuite":
         *_clip_format(spec),
         *_payload(),
         *_provenance(spec.origin),
+        *(_per_clip_quality(spec) if spec.measured else []),
     ]
     # Passed to the constructor rather than add_expectation(), which looks up the
     # "current" GX context and so fails (or binds to a stranger's) outside one.
@@ -253,3 +260,63 @@ def _provenance(origin: str) -> list:
             )
         )
     return checks
+
+
+def _per_clip_quality(spec: IndexExpectations) -> list:
+    """The quality gate's per-clip columns are filled and in range for every clip."""
+    import great_expectations as gx
+
+    note = "Filled per clip by the quality gate."
+    checks = [
+        gx.expectations.ExpectColumnValuesToBeBetween(column=column, min_value=0, max_value=1, notes=note)
+        for column in ("flicker", "motion", "judge_confidence", "nn_distance")
+    ]
+    checks.append(gx.expectations.ExpectColumnValuesToBeInSet(
+        column="judge_label", value_set=list(range(len(spec.class_names))), notes=note))  # fmt: skip
+    checks += [
+        gx.expectations.ExpectColumnValuesToNotBeNull(column=c, notes=note)
+        for c in ("flicker", "motion", "judge_label", "judge_confidence", "nn_distance")
+    ]
+    return checks
+
+
+def quality_table(figures: list[QualityFigure]) -> dict[str, list[float | None]]:
+    """The one-row table the quality suite validates: a column per figure, None where it was not measured."""
+    return {f.name: [f.value] for f in figures}
+
+
+def build_quality_suite(figures: list[QualityFigure], name: str) -> "gx.ExpectationSuite":
+    """A suite with one expectation per thresholded figure, over the one-row :func:`quality_table`.
+
+    ``ExpectColumnMinToBeBetween`` on a one-row column checks that single
+    value and reports it as the observed value; unlike
+    ``ExpectColumnValuesToBeBetween`` it fails on a missing value instead of
+    skipping it, so a figure that could not be measured does not pass.
+    """
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx
+
+    expectations = []
+    for f in figures:
+        if f.bound is None or f.threshold is None:
+            continue
+        limit = {"min_value": f.threshold} if f.bound == "min" else {"max_value": f.threshold}
+        reference = "" if f.reference is None else f" (real test clips: {f.reference:.4g})"
+        expectations.append(
+            gx.expectations.ExpectColumnMinToBeBetween(
+                column=f.name,
+                **limit,
+                description=f"{f.name}: {f.description}; must be {'at least' if f.bound == 'min' else 'at most'} "
+                f"{f.threshold:g}{reference}.",
+                meta={"samples": f.samples, "reference": f.reference},
+            )
+        )
+    suite = gx.ExpectationSuite(
+        name=name,
+        expectations=expectations,
+        notes="Dataset-level quality figures of the candidate against the thresholds of its configuration "
+        "(schemas.config.QualityConfig); the real test clips stand for a perfect generator.",
+    )
+    if len(suite.expectations) != len(expectations):
+        raise RuntimeError(f"GX dropped {len(expectations) - len(suite.expectations)} expectations of suite {name!r}")
+    return suite

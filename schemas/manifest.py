@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.index import SCHEMA_VERSION
@@ -35,6 +37,46 @@ class ValidationSummary(BaseModel):
     data_docs: str | None = Field(None, description="relative path of the Data Docs index page")
 
 
+class QualityFigure(BaseModel):
+    """One dataset-level quality figure of the gate, with what it was measured on and what it had to reach."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description="column of the quality suite, e.g. label_fidelity or label_fidelity__run")
+    value: float | None = Field(description="the figure; None where it could not be measured")
+    reference: float | None = Field(
+        None, description="the same figure for the real test clips (what a perfect generator would score)"
+    )
+    bound: Literal["min", "max"] | None = Field(None, description="whether the threshold is a least or a most value")
+    threshold: float | None = Field(None, description="the configured threshold; None for a figure reported only")
+    passed: bool | None = Field(None, description="None for a figure reported only")
+    samples: dict[str, int] = Field(description="clips behind the figure per set, e.g. synthetic, real_train, real_test")
+    description: str = Field(description="what the figure measures")
+
+
+class FeatureNetwork(BaseModel):
+    """The network whose features a distance was measured in; FVD-like figures are comparable only with the same one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    sha256: str = Field(description="sha256 of the weights file")
+    resize: str = Field(description="preprocessing of the clips before the network")
+    frames: int
+    accuracy: float | None = Field(None, description="held-out accuracy on the real test clips (the judge)")
+
+
+class QualitySummary(BaseModel):
+    """Dataset-level figures of the quality gate (per-clip figures are columns of the index)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    passed: bool
+    judge: FeatureNetwork = Field(description="the project's own judge, in whose features the Frechet distance is measured")
+    i3d: FeatureNetwork | None = Field(None, description="the I3D of the true FVD figure, when one was named")
+    figures: list[QualityFigure]
+
+
 class Manifest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -49,3 +91,6 @@ class Manifest(BaseModel):
     shards: list[FileEntry]
     provenance: Provenance
     validation: ValidationSummary
+    quality: QualitySummary | None = Field(
+        None, description="dataset-level figures of the quality gate (the augment flow always writes them)"
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -24,9 +25,63 @@ def tiny_config_dict(output_root) -> dict:
         "train": {"steps": 3, "batch_size": 4, "checkpoint_every": 2, "model": {"z_dim": 16, "channels": 8}},
         "generate": {"clips_per_class": 5, "batch_size": 4, "shard_size": 4},
         "publish": {"previews_per_class": 2},
+        "quality": OPEN_GATE,
     }
+
+
+# A plumbing gate for end-to-end tests: a generator trained a few steps cannot pass a real quality
+# gate, so every threshold is open and the judge trains one epoch. The gate's discrimination is tested
+# in tests/test_quality_gate.py with the demo deployment's thresholds.
+OPEN_GATE = {
+    "judge": {"channels": 4, "epochs": 1, "batch_size": 4},
+    "min_judge_accuracy": 0.0,
+    "max_fd_ratio": 1e9,
+    "min_label_fidelity": 0.0,
+    "min_class_fidelity": 0.0,
+    "min_diversity_ratio": 0.0,
+    "max_duplicate_fraction": 1.0,
+    "max_frozen_fraction": 1.0,
+    "min_motion_ratio": 0.0,
+    "max_flicker_ratio": 1e9,
+    "max_memorised_fraction": 1.0,
+}
+
+
+def open_gate_options() -> list[str]:
+    """:data:`OPEN_GATE` as ``vgan run`` options."""
+    flat = {f"judge_{k}": v for k, v in OPEN_GATE["judge"].items()} | {k: v for k, v in OPEN_GATE.items() if k != "judge"}
+    return [arg for k, v in flat.items() for arg in (f"--quality-{k.replace('_', '-')}", str(v))]
 
 
 @pytest.fixture
 def tiny_config(tmp_path) -> AugmentConfig:
     return AugmentConfig.model_validate(tiny_config_dict(tmp_path / "out"))
+
+
+# The quality tests share one small real clip set and one judge trained on it (session scope: trained once).
+GATE_CLASSES = ["walk_left", "walk_right", "jump"]
+GATE_CLIP = {"frames": 8, "size": 32, "fps": 8}
+GATE_JUDGE = {"channels": 8, "epochs": 25, "batch_size": 16, "lr": 5e-3, "precision": "bf16", "device": "cpu", "seed": 0}
+
+
+@pytest.fixture(scope="session")
+def gate_real(tmp_path_factory) -> Path:
+    """Real procedural clips, 3 classes x 24 (18 train, 6 test), 8 frames of 32x32."""
+    from pipelines import prepare_procedural
+    from schemas.config import BeamConfig, ClipFormat, ProceduralSource
+
+    source = ProceduralSource(classes=GATE_CLASSES, clips_per_class=24, test_fraction=0.25, seed=11)
+    out = tmp_path_factory.mktemp("gate-real")
+    return prepare_procedural(source, ClipFormat(**GATE_CLIP), out, BeamConfig()).parent
+
+
+@pytest.fixture(scope="session")
+def gate_judge(gate_real, tmp_path_factory) -> Path:
+    """A tiny judge trained on ``gate_real``'s training split."""
+    from generators.judge import train_judge
+    from pipelines import ClipDataset
+    from schemas.config import ClipFormat, JudgeConfig
+
+    path = tmp_path_factory.mktemp("gate-judge") / "judge.pt"
+    return train_judge(ClipDataset(gate_real, split="train"), ClipDataset(gate_real, split="test"), GATE_CLASSES,
+                       ClipFormat(**GATE_CLIP), JudgeConfig(**GATE_JUDGE), path)

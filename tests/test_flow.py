@@ -53,6 +53,19 @@ def test_flow_publishes_a_complete_version(published):
     assert (version / "validation" / "results.json").is_file()
     card = (version / "README.md").read_text()
     assert "walk_left" in card and manifest.provenance.checkpoint_sha256 in card
+    # the quality gate's figures: in the manifest, the card, the validation folder and, per clip, the index
+    quality = manifest.quality
+    assert quality.passed and quality.judge.name.startswith("judge r2plus1d-small") and quality.i3d is None
+    figures = {f.name: f for f in quality.figures}
+    assert {"judge_accuracy", "frechet_distance", "label_fidelity", "label_fidelity__jump", "diversity_ratio__jump",
+            "near_duplicate_fraction", "frozen_fraction", "memorised_fraction"} <= set(figures)
+    assert figures["frechet_distance"].samples == {"synthetic": 10, "real_train": 8}
+    assert figures["label_fidelity"].passed and figures["label_fidelity"].threshold == 0.0
+    assert "## Quality gate" in card and "label_fidelity__walk_left" in card
+    assert (version / "validation" / "quality_results.json").is_file()
+    index = pq.read_table(version / "index.parquet").to_pandas()
+    assert index[["judge_label", "judge_confidence", "nn_distance"]].notna().all().all()
+    assert index.judge_label.isin([0, 1]).all() and (index.nn_distance > 0).all()
     for name in ("walk_left", "jump"):
         sheet = Image.open(version / "preview" / f"{name}.png")
         assert sheet.width > 32 * 8 and sheet.height > 2 * 32
@@ -142,3 +155,45 @@ def test_a_failed_gate_publishes_nothing_and_names_the_failure(prefect_server, t
     assert not list(dataset.glob("v*"))
     candidates = list((dataset / ".candidates").iterdir())
     assert len(candidates) == 1 and (candidates[0] / "validation" / "results.json").is_file()
+
+
+def test_a_failed_quality_gate_keeps_the_candidate_and_its_report(prefect_server, tmp_path, monkeypatch):
+    """Frozen clips (every frame the first one) against a gate that allows none: the failure names the figure."""
+    from pipelines import generate
+    from schemas.config import AugmentConfig
+    from tests.conftest import tiny_config_dict
+
+    produce = generate.GeneratorProducer.__call__
+
+    def frozen(self, shard):
+        for clip in produce(self, shard):
+            clip.video = clip.video[:1].repeat(len(clip.video), axis=0)
+            yield clip
+
+    monkeypatch.setattr(generate.GeneratorProducer, "__call__", frozen)
+    data = tiny_config_dict(tmp_path / "out")
+    data["quality"]["max_frozen_fraction"] = 0.0
+    config = AugmentConfig.model_validate(data)
+    with pytest.raises(ValidationFailed, match=r"column=frozen_fraction.*at most 0.*observed 1\.0"):
+        augment(config)
+    dataset = tmp_path / "out" / config.dataset
+    assert not (dataset / "latest").exists() and not list(dataset.glob("v*"))
+    (candidate,) = (dataset / ".candidates").iterdir()
+    assert (candidate / "validation" / "quality_results.json").is_file()
+    assert (candidate / "validation" / "data_docs" / "index.html").is_file()
+    assert (candidate / "preview" / "jump.png").is_file()
+    # the run shows the metrics table and the preview as artifacts, also when the gate fails
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
+
+    keys = [f"{config.name}-quality", f"{config.name}-preview"]
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=keys)), sort=ArtifactSort.CREATED_DESC
+        )
+    by_key = {a.key: a for a in reversed(artifacts)}  # this run's, the newest, last
+    assert set(by_key) == set(keys)
+    table = json.loads(by_key[keys[0]].data) if isinstance(by_key[keys[0]].data, str) else by_key[keys[0]].data
+    frozen_row = next(r for r in table if r["figure"] == "frozen_fraction")
+    assert frozen_row["value"] == "1" and frozen_row["passed"] == "NO"

@@ -9,6 +9,7 @@ from prefect.testing.utilities import prefect_test_harness
 from flows.cli import main
 from pipelines import read_index
 from schemas.manifest import Manifest
+from tests.conftest import open_gate_options
 from tests.videos import append_to_list, write_ucf101
 
 CLASSES = ["ApplyEyeMakeup", "HandstandPushups"]
@@ -16,7 +17,7 @@ TINY = ["--clip-frames", "8", "--clip-size", "32", "--clip-fps", "8",
         "--train-steps", "2", "--train-batch-size", "4", "--train-checkpoint-every", "2",
         "--train-model-z-dim", "16", "--train-model-channels", "8",
         "--generate-clips-per-class", "3", "--generate-batch-size", "4", "--generate-shard-size", "4",
-        "--publish-previews-per-class", "2", "--source-sampling-clips-per-video", "2"]
+        "--publish-previews-per-class", "2", "--source-sampling-clips-per-video", "2", *open_gate_options()]
 
 
 @pytest.fixture(scope="module")

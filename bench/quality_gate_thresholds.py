@@ -1,0 +1,140 @@
+"""Measure every quality-gate figure for good and broken generators, to set a deployment's thresholds.
+
+With the judge and real clips that a run of the deployment cached, measures the
+gate's figures (``pipelines.quality_gate.assess``) for:
+
+* ``trained``: the deployment's trained generator, sampled as generation does
+  (same plan, seeds, truncation, precision);
+* ``perfect``: fresh procedural clips (seeds the real set never used), i.e.
+  samples of the real distribution itself (procedural sources only);
+* ``degraded``: the perfect clips blurred (3x3 box) with frame-to-frame noise
+  (6 grey levels), standing in for a well-trained generator's artefacts;
+* broken generators made from the trained generator's clips: ``constant``
+  (mid-grey output), ``one_clip`` (one clip for every label), ``shuffled``
+  (labels permuted), ``frozen`` (first frame repeated), ``copies`` (the
+  real training clips themselves, correctly labelled), and ``flickering``
+  (the perfect clips with noise of 20 grey levels, new in every frame).
+
+Every set is encoded to H.264 and decoded again, as a candidate's clips are.
+Thresholds belong between the ``perfect``/``degraded`` columns and the broken
+ones, with margin. Results go to ``bench/results/quality_gate.json`` and a
+markdown table to stdout.
+
+    vgan run augment-demo --output-root /tmp/q      # trains generator and judge (the gate may fail)
+    python bench/quality_gate_thresholds.py --output-root /tmp/q
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from flows.cli import build_config
+from generators import load_generator, sample
+from generators.judge import load_judge
+from pipelines.generate import planned_counts
+from pipelines.plan import plan_synthetic
+from pipelines.procedural import render_clip
+from pipelines.quality_gate import assess, measure, measure_clips
+from pipelines.reader import ClipDataset
+from pipelines.video_io import decode_video, encode_mp4
+
+RESULTS = Path(__file__).resolve().parent / "results" / "quality_gate.json"
+
+
+def _one(pattern: str, root: Path) -> Path:
+    found = sorted(root.glob(pattern))
+    if len(found) != 1:
+        raise SystemExit(f"expected one {pattern} under {root}, found {[str(p) for p in found]}; name it explicitly")
+    return found[0]
+
+
+def _degrade(videos: np.ndarray, blur: bool = True, noise: float = 6.0, seed: int = 0) -> np.ndarray:
+    """3x3 box blur of every frame, then Gaussian noise of ``noise`` grey levels, independent per pixel and frame."""
+    x = torch.from_numpy(videos).float().movedim(-1, -3)  # (N, T, 3, H, W)
+    n, t, c, h, w = x.shape
+    if blur:
+        x = F.avg_pool2d(F.pad(x.reshape(n * t, c, h, w), (1,) * 4, mode="replicate"), 3, stride=1).reshape(x.shape)
+    x = x + noise * torch.randn(x.shape, generator=torch.Generator().manual_seed(seed))
+    return x.round().clamp(0, 255).to(torch.uint8).movedim(-3, -1).numpy()
+
+
+def _round_trip(videos: np.ndarray, fps: float, crf: int) -> np.ndarray:
+    return np.stack([decode_video(encode_mp4(v, fps, crf)) for v in videos])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--deployment", default="augment-demo")
+    parser.add_argument("--output-root", required=True, help="output root of a finished run of the deployment")
+    parser.add_argument("--real", type=Path, help="real clip dataset folder (default: the one cached under the root)")
+    parser.add_argument("--judge", type=Path, help="judge file (default: the one cached under the root)")
+    parser.add_argument("--checkpoint", type=Path, help="generator checkpoint (default: the one cached under the root)")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    config = build_config(args.deployment, {("output_root",): args.output_root})
+    cache = Path(config.output_root) / config.dataset / ".cache"
+    real = args.real or _one("real-*", cache)
+    judge_path = args.judge or _one("judge-*/judge.pt", cache)
+    checkpoint = args.checkpoint or _one("generator-*/generator.pt", cache)
+    judge = load_judge(judge_path)
+    train, test = measure(real, judge, split="train"), measure(real, judge, split="test")
+
+    G, meta = load_generator(checkpoint)
+    names, gen = meta["class_names"], config.generate
+    plan = plan_synthetic(names, planned_counts(gen, names), gen.seed)
+    labels, keys = [t.label for t in plan], [t.key for t in plan]
+    trained = sample(G, labels, [t.seed for t in plan], gen.truncation, precision=gen.precision).videos
+    real_train = ClipDataset(real, split="train")
+    by_label = {c: [i for i, y in enumerate(real_train.labels) if y == c] for c in range(len(names))}
+    sets = {
+        "trained": trained,
+        "constant": np.full_like(trained, 128),
+        "one_clip": np.repeat(trained[:1], len(trained), axis=0),
+        "shuffled": trained[np.random.default_rng(0).permutation(len(trained))],
+        "frozen": np.repeat(trained[:, :1], trained.shape[1], axis=1),
+        "copies": np.stack([real_train.video(by_label[t.label][t.index % len(by_label[t.label])]) for t in plan]),
+    }
+    if config.source.kind == "procedural":
+        f, s = config.clip.frames, config.clip.size
+        sets["perfect"] = np.stack([render_clip(t.label_name, 10**6 + t.seed % 10**6, f, s, s)[0] for t in plan])
+        sets["degraded"] = _degrade(sets["perfect"])
+        sets["flickering"] = _degrade(sets["perfect"], blur=False, noise=20.0)
+
+    results = {}
+    for name, videos in sets.items():
+        measured = measure_clips(_round_trip(videos, config.clip.fps, gen.crf), labels, keys, judge)
+        figures = assess(measured, train, test, judge, config.quality).summary.figures
+        results[name] = {f.name: f.value for f in figures}
+        reference = {f.name: f.reference for f in figures}
+        thresholds = {f.name: (f.bound, f.threshold) for f in figures}
+    columns = ["perfect", "degraded", "trained", "constant", "one_clip", "shuffled", "frozen", "copies", "flickering"]
+    columns = [c for c in columns if c in results]
+    print(f"| figure | real test | {' | '.join(columns)} | threshold |")
+    print(f"| --- | ---: | {' | '.join('---:' for _ in columns)} | --- |")
+    for fig in results["trained"]:
+        bound, thr = thresholds[fig]
+        cells = " | ".join("n/a" if results[c].get(fig) is None else f"{results[c][fig]:.3g}" for c in columns)
+        ref = "" if reference[fig] is None else f"{reference[fig]:.3g}"
+        print(f"| {fig} | {ref} | {cells} | {'' if thr is None else ('>= ' if bound == 'min' else '<= ') + f'{thr:g}'} |")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps({
+        "deployment": args.deployment, "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "judge": judge.name, "judge_test_accuracy": judge.meta["test_accuracy"], "checkpoint_sha256": meta["sha256"],
+        "generator_steps": meta["step"], "clips": {"synthetic": len(plan), "real_train": len(train), "real_test": len(test)},
+        "reference": reference, "thresholds": {k: v[1] for k, v in thresholds.items() if v[1] is not None},
+        "figures": results,
+    }, indent=2) + "\n")  # fmt: skip
+    print(f"\nwritten to {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,320 @@
+"""The quality gate's measurements: every figure that decides whether a candidate dataset is worth publishing.
+
+Three sets of clips are measured with the same instruments (the judge's
+features and predictions, downsampled pixels, an I3D when one is named):
+
+* the **synthetic** candidate;
+* the **real training** clips the generator and the judge learnt from (the
+  reference of the Fréchet distance and of memorisation);
+* the **real test** clips, which neither saw: they stand for a perfect
+  generator, so every synthetic figure is reported beside theirs, and the
+  ratio thresholds of :class:`schemas.config.QualityConfig` divide by them.
+
+Per-clip results (``judge_label``, ``judge_confidence``, ``nn_distance``) are
+written into the candidate's index here, at validation, not at generation:
+they need the judge and the training clips, which the generation workers do
+not otherwise load; the judge is cached apart from the generator, so a
+retrained judge re-measures a candidate without regenerating it; and the
+clips measured are the encoded ones a user will read. The index is rewritten
+atomically (``write_index``) before the Great Expectations suites run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from generators.i3d import I3DFeatures, load_i3d, resize_rule
+from generators.judge import Judge, load_judge
+from generators.metrics import flicker, motion
+from generators.quality import (
+    accuracy,
+    frechet_distance,
+    mean_pairwise_distance,
+    near_duplicates,
+    nearest_neighbour,
+    pixel_embedding,
+)
+from pipelines.index_io import read_index, write_index
+from pipelines.reader import ClipDataset
+from pipelines.validate import ValidationReport, validate_index
+from schemas.config import QualityConfig
+from schemas.expectations import IndexExpectations
+from schemas.manifest import FeatureNetwork, QualityFigure, QualitySummary
+
+log = logging.getLogger(__name__)
+
+_BATCH = 64  # clips decoded and measured at once
+
+
+class UnmeasurableClips(ValueError):
+    """Clips the judge cannot measure (another shape than the clips it was trained on)."""
+
+
+@dataclass
+class MeasuredSet:
+    """One set of clips, measured: everything the figures need, no pixels kept."""
+
+    keys: list[str]
+    labels: np.ndarray  # int (N,)
+    features: np.ndarray  # judge features (N, D)
+    probs: np.ndarray  # judge class probabilities (N, C)
+    pixels: np.ndarray  # pixel embedding (N, P), Euclidean distance = RMS difference
+    motion: np.ndarray  # per-clip motion (N,)
+    flicker: np.ndarray  # per-clip flicker (N,)
+    i3d: np.ndarray | None  # I3D features (N, K) when an I3D was named
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+
+def measure_clips(
+    videos: np.ndarray, labels: np.ndarray, keys: list[str], judge: Judge, i3d: I3DFeatures | None = None
+) -> MeasuredSet:
+    """Measure uint8 clips (N, T, H, W, 3) held in memory."""
+    expected = (judge.clip.frames, judge.clip.size, judge.clip.size, 3)
+    if videos.shape[1:] != expected:
+        raise UnmeasurableClips(f"clips of shape {videos.shape[1:]}, the judge measures {expected}")
+    out = judge(videos)
+    return MeasuredSet(
+        keys=list(keys),
+        labels=np.asarray(labels, dtype=np.int64),
+        features=out.features,
+        probs=out.probs,
+        pixels=pixel_embedding(videos),
+        motion=np.array([motion(v) for v in videos]),
+        flicker=np.array([flicker(v) for v in videos]),
+        i3d=None if i3d is None else i3d(videos),
+    )
+
+
+def measure(path: str | os.PathLike, judge: Judge, i3d: I3DFeatures | None = None, split: str | None = None) -> MeasuredSet:
+    """Decode the clips of a dataset folder (optionally one split) batch by batch and measure each.
+
+    The clips measured are the decoded ones a user will read, so ``motion``
+    and ``flicker`` here may differ from the index's (taken before encoding)
+    by codec noise.
+    """
+    data = ClipDataset(path, split=split)
+    if len(data) == 0:
+        raise ValueError(f"{path} has no clips{f' in split {split!r}' if split else ''} to measure")
+    parts = []
+    for start in range(0, len(data), _BATCH):
+        items = range(start, min(start + _BATCH, len(data)))
+        videos = [data.video(i) for i in items]
+        shapes = sorted({v.shape for v in videos})
+        if len(shapes) > 1:
+            raise UnmeasurableClips(f"{path} mixes clip shapes {shapes}")
+        rows = [data.rows[i] for i in items]
+        parts.append(measure_clips(np.stack(videos), [r["label"] for r in rows], [r["key"] for r in rows], judge, i3d))
+    log.info("measured %d clips of %s%s", len(data), path, f" ({split})" if split else "")
+    joined = {
+        name: np.concatenate([getattr(p, name) for p in parts])
+        for name in ("labels", "features", "probs", "pixels", "motion", "flicker", "i3d")
+        if getattr(parts[0], name) is not None
+    }
+    return MeasuredSet(keys=[k for p in parts for k in p.keys], **{"i3d": None, **joined})
+
+
+@dataclass
+class Assessment:
+    """The figures of one candidate and the per-clip columns that go into its index."""
+
+    summary: QualitySummary
+    judge_label: np.ndarray
+    judge_confidence: np.ndarray
+    nn_distance: np.ndarray
+
+
+def assess(
+    synthetic: MeasuredSet,
+    train: MeasuredSet,
+    test: MeasuredSet,
+    judge: Judge,
+    cfg: QualityConfig,
+    i3d: I3DFeatures | None = None,
+) -> Assessment:
+    """Every dataset-level figure of ``synthetic`` against the real ``train`` and ``test`` sets.
+
+    Figures with a threshold carry it and its direction; whether they pass is
+    decided by the Great Expectations suite built from them
+    (:func:`schemas.expectations.build_quality_suite`), so ``passed`` is left
+    unset here.
+    """
+    names = judge.class_names
+    n_cls = len(names)
+    counts = {"synthetic": len(synthetic), "real_train": len(train), "real_test": len(test)}
+    syn_pred = synthetic.probs.argmax(1)
+    figures: list[QualityFigure] = []
+
+    def add(name, value, description, samples, reference=None, bound=None, threshold=None):
+        figures.append(QualityFigure(
+            name=name, value=_finite(value), reference=_finite(reference), bound=bound, threshold=threshold,
+            samples={k: counts[k] if v is True else v for k, v in samples.items()}, description=description,
+        ))  # fmt: skip
+
+    # the judge itself
+    acc = judge.meta["test_accuracy"]
+    add("judge_accuracy", acc, "held-out accuracy of the judge on the real test clips",
+        {"real_test": judge.meta["n_test"]}, bound="min", threshold=cfg.min_judge_accuracy)  # fmt: skip
+
+    # Fréchet distance in judge features (FVD-style)
+    fd = frechet_distance(train.features, synthetic.features)
+    fd_real = frechet_distance(train.features, test.features)
+    add("frechet_distance", fd, f"Frechet distance to the real training clips in the features of the {judge.name}",
+        {"synthetic": True, "real_train": True}, reference=fd_real)  # fmt: skip
+    add("frechet_distance_ratio", fd / fd_real if fd_real > 0 else float("inf"),
+        "Frechet distance (judge features) to the real training clips, as a multiple of the real test clips' own",
+        {"synthetic": True, "real_train": True, "real_test": True}, reference=1.0,
+        bound="max", threshold=cfg.max_fd_ratio)  # fmt: skip
+    if i3d is not None:
+        fvd = frechet_distance(train.i3d, synthetic.i3d)
+        add("fvd_i3d", fvd, f"FVD to the real training clips in the logits of the {i3d.name}",
+            {"synthetic": True, "real_train": True}, reference=frechet_distance(train.i3d, test.i3d),
+            bound="max" if cfg.max_fvd is not None else None, threshold=cfg.max_fvd)  # fmt: skip
+
+    # label fidelity: the judge's accuracy against the intended labels
+    fidelity, class_fidelity = accuracy(syn_pred, synthetic.labels, n_cls)
+    add("label_fidelity", fidelity, "judge accuracy on the synthetic clips against their intended labels",
+        {"synthetic": True}, reference=acc, bound="min", threshold=cfg.min_label_fidelity)  # fmt: skip
+    add("label_fidelity_gap", acc - fidelity, "judge accuracy on real test clips minus label fidelity",
+        {"synthetic": True, "real_test": True}, reference=0.0)  # fmt: skip
+    present = sorted(set(synthetic.labels.tolist()))
+    syn_counts = np.bincount(synthetic.labels, minlength=n_cls)
+    for c in present:
+        add(f"label_fidelity__{names[c]}", class_fidelity[c],
+            f"judge accuracy on the synthetic clips of class '{names[c]}'", {"synthetic": int(syn_counts[c])},
+            reference=judge.meta["test_class_accuracy"][c], bound="min", threshold=cfg.min_class_fidelity)  # fmt: skip
+
+    # diversity: mean pairwise feature distance within each class, against the real test clips'
+    syn_div = mean_pairwise_distance(synthetic.features, synthetic.labels, n_cls)
+    real_div = mean_pairwise_distance(test.features, test.labels, n_cls)
+    test_counts = np.bincount(test.labels, minlength=n_cls)
+    measurable = [c for c in present if syn_counts[c] >= 2 and test_counts[c] >= 2]
+    if measurable:
+        add("diversity_ratio", np.mean([syn_div[c] for c in measurable]) / np.mean([real_div[c] for c in measurable]),
+            "mean within-class pairwise feature distance of the synthetic clips, as a share of the real test clips'",
+            {"synthetic": True, "real_test": True}, reference=1.0)  # fmt: skip
+    for c in measurable:
+        add(f"diversity_ratio__{names[c]}", syn_div[c] / real_div[c] if real_div[c] > 0 else float("inf"),
+            f"mean pairwise feature distance of the synthetic clips of class '{names[c]}', as a share of the real test clips'",
+            {"synthetic": int(syn_counts[c]), "real_test": int(test_counts[c])}, reference=1.0,
+            bound="min", threshold=cfg.min_diversity_ratio)  # fmt: skip
+    add("near_duplicate_fraction", near_duplicates(synthetic.pixels, cfg.duplicate_distance).mean(),
+        f"share of synthetic clips with another synthetic clip within pixel RMS distance {cfg.duplicate_distance:g}",
+        {"synthetic": True}, reference=near_duplicates(test.pixels, cfg.duplicate_distance).mean(),
+        bound="max", threshold=cfg.max_duplicate_fraction)  # fmt: skip
+
+    # temporal quality, from the per-clip columns of the index
+    add("frozen_fraction", np.mean(synthetic.motion < cfg.frozen_motion),
+        f"share of synthetic clips whose motion (moving-pixel ratio) is below {cfg.frozen_motion:g}",
+        {"synthetic": True}, reference=np.mean(test.motion < cfg.frozen_motion),
+        bound="max", threshold=cfg.max_frozen_fraction)  # fmt: skip
+    add("motion_ratio", _ratio(synthetic.motion, test.motion),
+        "mean motion (moving-pixel ratio) of the synthetic clips, as a share of the real test clips'",
+        {"synthetic": True, "real_test": True}, reference=1.0, bound="min", threshold=cfg.min_motion_ratio)  # fmt: skip
+    add("flicker_ratio", _ratio(synthetic.flicker, test.flicker),
+        "mean temporal flicker (VBench) of the synthetic clips, as a multiple of the real test clips'",
+        {"synthetic": True, "real_test": True}, reference=1.0, bound="max", threshold=cfg.max_flicker_ratio)  # fmt: skip
+
+    # memorisation: nearest training clip, in pixels (the per-clip column) and in judge features
+    nn_px, _ = nearest_neighbour(synthetic.pixels, train.pixels)
+    nn_px_real, _ = nearest_neighbour(test.pixels, train.pixels)
+    add("memorised_fraction", np.mean(nn_px < cfg.memorisation_distance),
+        f"share of synthetic clips within pixel RMS distance {cfg.memorisation_distance:g} of a training clip",
+        {"synthetic": True, "real_train": True}, reference=np.mean(nn_px_real < cfg.memorisation_distance),
+        bound="max", threshold=cfg.max_memorised_fraction)  # fmt: skip
+    add("nn_pixel_distance", np.median(nn_px), "median pixel RMS distance of a synthetic clip to its nearest training clip",
+        {"synthetic": True, "real_train": True}, reference=np.median(nn_px_real))  # fmt: skip
+    nn_feat, _ = nearest_neighbour(synthetic.features, train.features)
+    nn_feat_real, _ = nearest_neighbour(test.features, train.features)
+    add("nn_feature_distance", np.median(nn_feat),
+        "median judge-feature distance of a synthetic clip to its nearest training clip",
+        {"synthetic": True, "real_train": True}, reference=np.median(nn_feat_real))  # fmt: skip
+
+    frames = judge.clip.frames
+    summary = QualitySummary(
+        passed=False,  # decided by the suite
+        judge=FeatureNetwork(
+            name=judge.name, sha256=judge.meta["sha256"], frames=frames, accuracy=acc,
+            resize=f"none: {judge.clip.size}x{judge.clip.size}, {frames} frames as stored, values in [-1, 1]",
+        ),
+        i3d=None if i3d is None else FeatureNetwork(
+            name=i3d.name, sha256=i3d.sha256, frames=frames, resize=resize_rule(i3d.size, frames)),
+        figures=figures,
+    )  # fmt: skip
+    return Assessment(summary, syn_pred, synthetic.probs.max(1), nn_px)
+
+
+def _finite(value) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return value if np.isfinite(value) else None
+
+
+def _ratio(a: np.ndarray, b: np.ndarray) -> float:
+    denominator = float(np.nanmean(b))
+    return float(np.nanmean(a)) / denominator if denominator > 0 else float("nan")
+
+
+def assess_candidate(
+    candidate: str | os.PathLike, real_dir: str | os.PathLike, judge_path: str | os.PathLike,
+    class_names: list[str], cfg: QualityConfig,
+) -> QualitySummary:  # fmt: skip
+    """Measure a candidate against the real clips, fill its per-clip columns, and return its figures."""
+    judge = load_judge(judge_path)
+    if judge.class_names != list(class_names):
+        raise ValueError(f"judge {judge_path} knows classes {judge.class_names}, the generator {class_names}")
+    i3d = load_i3d(cfg.i3d_path, cfg.i3d_size) if cfg.i3d_path else None
+    synthetic = measure(candidate, judge, i3d)
+    train = measure(real_dir, judge, i3d, split="train")
+    test = measure(real_dir, judge, i3d, split="test")
+    result = assess(synthetic, train, test, judge, cfg, i3d)
+    write_clip_columns(Path(candidate) / "index.parquet", synthetic.keys, result)
+    return result.summary
+
+
+def write_clip_columns(index_path: Path, keys: list[str], result: Assessment) -> Path:
+    """Rewrite the index (atomically) with ``judge_label``, ``judge_confidence`` and ``nn_distance`` per clip."""
+    table = read_index(index_path)
+    position = {k: i for i, k in enumerate(keys)}
+    order = [position[k] for k in table["key"].to_pylist()]
+    columns = {
+        "judge_label": pa.array(result.judge_label[order], pa.int32()),
+        "judge_confidence": pa.array(result.judge_confidence[order], pa.float32()),
+        "nn_distance": pa.array(result.nn_distance[order], pa.float32()),
+    }
+    for name, values in columns.items():
+        table = table.set_column(table.schema.get_field_index(name), table.schema.field(name), values)
+    return write_index(table, index_path)
+
+
+def gate_candidate(
+    candidate: str | os.PathLike, real_dir: str | os.PathLike, judge_path: str | os.PathLike,
+    spec: IndexExpectations, cfg: QualityConfig,
+) -> ValidationReport:  # fmt: skip
+    """The whole gate: measure the candidate, fill its per-clip columns, then run the index and quality suites.
+
+    Clips the judge cannot measure (a wrong shape, which the index suite names
+    too) fail the gate with a line saying so, rather than stopping it before
+    the index suite has reported.
+    """
+    candidate = Path(candidate)
+    try:
+        quality, problem = assess_candidate(candidate, real_dir, judge_path, spec.class_names, cfg), None
+    except UnmeasurableClips as e:
+        quality, problem = None, f"quality figures: not measured: {e}"
+    spec = dataclasses.replace(spec, measured=quality is not None)
+    report = validate_index(candidate / "index.parquet", spec, candidate / "validation", quality=quality)
+    if problem is not None:
+        log.warning("failed: %s", problem)
+        report.success = False
+        report.failed.append(problem)
+    return report
