@@ -12,6 +12,8 @@ so that reading a dataset with :class:`ClipDataset` does not import Beam.
   that is not the expected layout.
 - ``source_classes(source)``: class names of any source, in label order.
 - ``generate_dataset(...)``: synthetic clips from a checkpoint (Beam).
+- ``assess_candidate(...)``, ``gate_candidate(...)``: the quality gate's measurements (judge, Frechet
+  distance, fidelity, diversity, memorisation) and the whole gate (measurements + both GX suites).
 - ``validate_index(...)``: the Great Expectations gate with Data Docs.
 - ``publish_version(...)``: atomic versioned publishing.
 """
@@ -33,6 +35,8 @@ _SURFACE = {
     "generate_dataset": "pipelines.generate",
     "planned_counts": "pipelines.generate",
     "validate_index": "pipelines.validate",
+    "assess_candidate": "pipelines.quality_gate",
+    "gate_candidate": "pipelines.quality_gate",
     "publish_version": "pipelines.publish",
     "candidate_dir": "pipelines.publish",
     "checksums": "pipelines.publish",

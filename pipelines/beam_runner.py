@@ -16,11 +16,12 @@ from typing import Iterable, Protocol
 
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.transforms.window import GlobalWindows
 
 from pipelines.index_io import merge_indexes
 from pipelines.plan import ShardTask
 from pipelines.progress import PartsProgress
-from pipelines.shard_job import ProducedClip, Quarantined, ShardJob
+from pipelines.shard_job import ProducedClip, Quarantined, ShardJob, ShardWriter
 from schemas.config import BeamConfig
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,10 @@ log = logging.getLogger(__name__)
 class Producer(Protocol):
     """Makes the pixels of a shard's clips, or reports a source as :class:`Quarantined`.
 
-    Pickled to every worker; ``setup`` runs once there.
+    Pickled to every worker; ``setup`` runs there before the first shard. A
+    producer that sets an ``encode_threads`` attribute in ``setup`` chooses how
+    many threads encode beside it (it knows its device and the cores it uses);
+    otherwise the shard job's count applies.
     """
 
     def setup(self) -> None: ...
@@ -38,21 +42,48 @@ class Producer(Protocol):
 
 
 class WriteShardFn(beam.DoFn):
-    """Writes one shard per element, skipping shards already finished (checked by checksum)."""
+    """Writes one shard per element, skipping shards already finished (checked by checksum).
+
+    The shards of a bundle go through one :class:`ShardWriter`, so each is
+    finished while the producer makes the next; the last is finished in
+    ``finish_bundle``. Outputs are the index parts, for logging only: the
+    pipeline's result is what lies on disk.
+    """
 
     def __init__(self, job: ShardJob, producer: Producer):
         self.job = job
         self.producer = producer
+        self.writer: ShardWriter | None = None
 
     def setup(self):
         self.producer.setup()
+
+    def start_bundle(self):
+        self.writer = ShardWriter(self.job, getattr(self.producer, "encode_threads", None))
 
     def process(self, shard: ShardTask):
         if self.job.finished(shard):
             log.info("%s already finished, reusing it", shard.name)
             yield str(self.job.part_path(shard))
         else:
-            yield str(self.job.run(shard, self.producer(shard)))
+            for part in self.writer.submit(shard, self.producer(shard)):
+                yield str(part)
+
+    def finish_bundle(self):
+        try:
+            parts = self.writer.drain()
+        finally:
+            self._close()
+        for part in parts:
+            yield GlobalWindows.windowed_value(str(part))
+
+    def teardown(self):
+        self._close()
+
+    def _close(self):
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
 
 
 def _pipeline(cfg: BeamConfig) -> beam.Pipeline:
@@ -105,9 +136,19 @@ def run_shard_pipeline(
     return merge_indexes(parts, index_path)
 
 
+# distributed starts every worker with MALLOC_TRIM_THRESHOLD_=65536 so that freed
+# memory goes back to the OS. Setting it turns off glibc's adaptive mmap
+# threshold, so every large tensor torch allocates is mmap'd and faulted in
+# afresh: the generator costs ~50% more CPU per clip (4x the page faults).
+# Generation holds at most two shards, so the workers go without it.
+DASK_WORKER_CONFIG = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+
+
 def _local_dask_cluster(cfg: BeamConfig):
     """A local ``distributed`` cluster of worker processes, closed when the pipeline ends."""
+    import dask
     from distributed import LocalCluster
 
-    return LocalCluster(n_workers=cfg.dask_workers, threads_per_worker=1, processes=True, dashboard_address=None)
+    with dask.config.set(DASK_WORKER_CONFIG):
+        return LocalCluster(n_workers=cfg.dask_workers, threads_per_worker=1, processes=True, dashboard_address=None)
 

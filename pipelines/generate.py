@@ -1,11 +1,24 @@
 """Generation: a plan of (label, seed) pairs becomes encoded clips in shards with an index.
 
-The generator is loaded once per worker (in ``setup``) and run in batches; the
-shard job encodes each batch on other threads while the next one is generated.
+The generator is loaded once per worker process and run in batches; the shard
+job encodes each batch on other threads while the next one is generated, and
+finishes each shard (last encodes, tar, index part) while the next shard is
+generated.
+
+On a CPU the generator and the H.264 encoders share the worker's cores, and
+x264 costs 0.7-1.5x the generator's CPU per clip at the shipped widths
+(``bench/results/generation_throughput.json``). Torch therefore gets half of
+the cores while it generates and the encode threads get the rest. Giving torch
+all of them is worse than it looks: its intra-op threads meet at a barrier
+after every operator, so when an encode thread (or anything else) preempts one
+of them the others wait; on two busy cores, two torch threads generated up to
+9x slower than one (``bench/results/generator_throughput.json``). The thread
+count does not change the pixels: 1 and 2 threads give identical clips.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -18,21 +31,63 @@ INDEX_NAME = "index.parquet"
 GENERATOR_NAME = "vgan-two-stream"
 
 
-class GeneratorProducer:
-    """Samples a shard's clips from a checkpoint's EMA generator, ``batch_size`` at a time."""
+def available_cores() -> int:
+    """CPU cores this process may run on (its affinity mask, which taskset and container cpusets narrow)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
-    def __init__(self, checkpoint: str | os.PathLike, cfg: GenerateConfig):
+
+def split_cores(cores: int, device_type: str = "cpu") -> tuple[int, int]:
+    """(torch intra-op threads, encode threads) for a worker with ``cores`` CPU cores of its own.
+
+    On a GPU one torch thread feeds the device and every core encodes.
+    """
+    if device_type != "cpu":
+        return 1, max(2, cores)
+    torch_threads = max(1, cores // 2)
+    return torch_threads, max(2, cores - torch_threads)
+
+
+# The last generator loaded in this process. Beam's DaskRunner calls a DoFn's
+# ``setup`` once per partition, i.e. once per shard, so without this every
+# shard would read, hash and rebuild the checkpoint again.
+_LOADED: dict[tuple, tuple] = {}
+
+
+def _load_cached(checkpoint: str, device):
+    from generators import load_generator
+
+    try:
+        st = os.stat(checkpoint)
+    except OSError:
+        return load_generator(checkpoint, device=device)  # raises CheckpointError naming the path
+    key = (os.path.realpath(checkpoint), st.st_size, st.st_mtime_ns, st.st_ino, str(device))
+    if key not in _LOADED:
+        _LOADED.clear()
+        _LOADED[key] = load_generator(checkpoint, device=device)
+    return _LOADED[key]
+
+
+class GeneratorProducer:
+    """Samples a shard's clips from a checkpoint's EMA generator, ``batch_size`` at a time.
+
+    ``cores`` is how many CPU cores this worker may use (default: all the
+    process may run on); :func:`split_cores` shares them between torch and the
+    encode threads, whose number ``setup`` leaves in ``encode_threads``.
+    """
+
+    def __init__(self, checkpoint: str | os.PathLike, cfg: GenerateConfig, cores: int | None = None):
         self.checkpoint = str(checkpoint)
         self.cfg = cfg
+        self.cores = cores
         self.generator = None
         self.meta: dict = {}
 
     def setup(self) -> None:
-        from generators import load_generator
         from generators.training import resolve_device
 
         self.device = resolve_device(self.cfg.device)
-        self.generator, self.meta = load_generator(self.checkpoint, device=self.device)
+        self.generator, self.meta = _load_cached(self.checkpoint, self.device)
+        self.torch_threads, self.encode_threads = split_cores(self.cores or available_cores(), self.device.type)
 
     def __call__(self, shard: ShardTask):
         from generators import boxes_from_mask, sample
@@ -40,14 +95,15 @@ class GeneratorProducer:
         clips = shard.clips
         for start in range(0, len(clips), self.cfg.batch_size):
             batch = clips[start : start + self.cfg.batch_size]
-            out = sample(
-                self.generator,
-                [t.label for t in batch],
-                [t.seed for t in batch],
-                self.cfg.truncation,
-                device=self.device,
-                precision=self.cfg.precision,
-            )
+            with _torch_threads(self.torch_threads):
+                out = sample(
+                    self.generator,
+                    [t.label for t in batch],
+                    [t.seed for t in batch],
+                    self.cfg.truncation,
+                    device=self.device,
+                    precision=self.cfg.precision,
+                )
             for task, video, mask in zip(batch, out.videos, out.masks):
                 fields = {
                     "generator": GENERATOR_NAME,
@@ -56,6 +112,23 @@ class GeneratorProducer:
                     "truncation": self.cfg.truncation,
                 }
                 yield ProducedClip(task, video, fields, boxes_from_mask(mask))
+
+
+@contextlib.contextmanager
+def _torch_threads(n: int):
+    """Run the block with ``n`` torch intra-op threads, then restore the caller's setting.
+
+    In-process runners share torch with the code that started the pipeline,
+    which should not find its thread count changed afterwards.
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def planned_counts(cfg: GenerateConfig, class_names: list[str]) -> dict[str, int]:
@@ -72,11 +145,21 @@ def generate_dataset(
     never pair a label with another class's name; ``cfg.counts`` naming a class
     the checkpoint does not know is an error before anything is written.
     """
-    from generators import load_generator
-
-    meta = load_generator(checkpoint)[1]
+    meta = _load_cached(str(checkpoint), "cpu")[1]
     class_names = meta["class_names"]
     tasks = plan_synthetic(class_names, planned_counts(cfg, class_names), cfg.seed)
     job = ShardJob(out_dir, origin="synthetic", fps=meta["clip"].fps, crf=cfg.crf)
-    producer = GeneratorProducer(checkpoint, cfg)
-    return run_shard_pipeline(into_shards(tasks, cfg.shard_size), job, producer, beam_cfg, Path(out_dir) / INDEX_NAME)
+    producer = GeneratorProducer(checkpoint, cfg, _local_worker_cores(beam_cfg))
+    shards = into_shards(tasks, cfg.shard_size)
+    try:
+        return run_shard_pipeline(shards, job, producer, beam_cfg, Path(out_dir) / INDEX_NAME)
+    finally:
+        _LOADED.clear()  # this process does not keep the model once its run is over
+
+
+def _local_worker_cores(beam_cfg: BeamConfig) -> int | None:
+    """Cores per worker when all workers run on this machine; None on a remote cluster (each worker counts its own)."""
+    if beam_cfg.runner == "dask" and beam_cfg.dask_address:
+        return None
+    workers = beam_cfg.direct_num_workers if beam_cfg.runner == "direct" else beam_cfg.dask_workers
+    return max(1, available_cores() // workers)

@@ -4,6 +4,9 @@ This is the unit of work of every per-clip pipeline (ingest and generation):
 clips arrive from a producer (a renderer, a decoder, a generator), are encoded
 to H.264 on a thread pool while the producer makes the next ones, and are
 written as one atomic tar plus a Parquet part with one index row per clip.
+A :class:`ShardWriter` finishes each shard (its last encodes, the tar, the
+part) on another thread while the producer already makes the next shard, so
+the producer never waits for a shard's tail or its disk writes.
 
 A shard counts as finished only when its part exists and names the sha256 of
 the tar beside it, so a re-run after a crash skips finished shards by checksum
@@ -20,7 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -61,7 +64,7 @@ class Quarantined:
 
 
 class ShardJob:
-    """Writes shards and index parts under ``out_dir`` for clips of one format."""
+    """Writes shards and index parts under ``out_dir`` for clips of one format (through a :class:`ShardWriter`)."""
 
     def __init__(self, out_dir: str | os.PathLike, origin: str, fps: float, crf: int = 18, encode_threads: int = 2):
         self.out_dir = Path(out_dir)
@@ -98,32 +101,37 @@ class ShardJob:
         """What the finished shard's part says was skipped: ``{"path", "reason", "keys"}`` per source."""
         return json.loads(read_metadata(self.part_path(shard)).get(_QUARANTINE_KEY, "[]"))
 
-    def run(self, shard: ShardTask, produce: Iterable[ProducedClip | Quarantined]) -> Path:
-        """Encode and write every clip ``produce`` yields for ``shard``; return the index part."""
+    def collect(self, shard: ShardTask, produce: Iterable[ProducedClip | Quarantined], encoder: ThreadPoolExecutor):
+        """Run the producer, handing each clip to ``encoder`` as it arrives; check the keys against the plan."""
         produced: list[ProducedClip] = []
         skipped: list[Quarantined] = []
-        with ThreadPoolExecutor(self.encode_threads, thread_name_prefix="encode") as pool:
-            futures = []
-            for item in produce:
-                if isinstance(item, Quarantined):
-                    skipped.append(item)
-                    continue
-                produced.append(item)
-                futures.append(pool.submit(encode_mp4, item.video, self.fps, self.crf))
-            payloads = [f.result() for f in futures]
+        futures: list[Future] = []
+        for item in produce:
+            if isinstance(item, Quarantined):
+                skipped.append(item)
+                continue
+            produced.append(item)
+            futures.append(encoder.submit(encode_mp4, item.video, self.fps, self.crf))
         skipped_keys = {k for q in skipped for k in q.keys}
         planned = [t.key for t in shard.clips if t.key not in skipped_keys]
         got = [c.task.key for c in produced]
         if got != planned or not skipped_keys <= {t.key for t in shard.clips}:
             raise RuntimeError(f"{shard.name}: producer made keys {got[:3]}..., the plan says {planned[:3]}...")
+        return produced, skipped, futures
 
-        members = [ShardMember(c.task.key, mp4, self._sidecar(c)) for c, mp4 in zip(produced, payloads)]
+    def finish(
+        self, shard: ShardTask, produced: list[ProducedClip], skipped: list[Quarantined], futures: list[Future]
+    ) -> Path:
+        """Wait for the shard's encodes, then write its tar and, last, its index part."""
+        members = [ShardMember(c.task.key, f.result(), self._sidecar(c)) for c, f in zip(produced, futures)]
         tar = self.shard_path(shard)
         written = write_shard(tar, members)
         rows = [self._row(c, w, shard) for c, w in zip(produced, written)]
         meta = {_TAR_SHA_KEY: sha256_file(tar)}
         if skipped:
-            meta[_QUARANTINE_KEY] = json.dumps([{"path": q.path, "reason": q.reason, "keys": list(q.keys)} for q in skipped])
+            meta[_QUARANTINE_KEY] = json.dumps(
+                [{"path": q.path, "reason": q.reason, "keys": list(q.keys)} for q in skipped]
+            )
         part = write_index(rows, self.part_path(shard), meta)
         log.info("wrote %s (%d clips, %d sources quarantined)", tar, len(rows), len(skipped))
         return part
@@ -166,3 +174,39 @@ class ShardJob:
             **clip.fields,
         }
 
+
+class ShardWriter:
+    """Makes shards one after another, finishing each while the producer makes the next.
+
+    ``submit`` runs the producer in the calling thread and hands each clip to
+    the encode pool as it arrives. The shard's remaining encodes, its tar and
+    its index part are then done on a finishing thread, and ``submit`` returns
+    as soon as the previous shard is finished: at most one shard is finishing
+    while the next is produced, so at most two shards' clips are in memory.
+    The pool is shared by consecutive shards, so encoding does not drain to
+    zero at every shard boundary.
+    """
+
+    def __init__(self, job: ShardJob, encode_threads: int | None = None):
+        """``encode_threads`` overrides the job's own count (a producer may know better how many cores it leaves)."""
+        self.job = job
+        self._encoder = ThreadPoolExecutor(encode_threads or job.encode_threads, thread_name_prefix="encode")
+        self._finisher = ThreadPoolExecutor(1, thread_name_prefix="finish-shard")
+        self._pending: Future | None = None
+
+    def submit(self, shard: ShardTask, produce: Iterable[ProducedClip | Quarantined]) -> list[Path]:
+        """Produce ``shard`` and start finishing it; return the index parts of shards finished meanwhile."""
+        collected = self.job.collect(shard, produce, self._encoder)
+        done = self.drain()
+        self._pending = self._finisher.submit(self.job.finish, shard, *collected)
+        return done
+
+    def drain(self) -> list[Path]:
+        """Wait until the shard being finished (if any) is written; return its index part."""
+        pending, self._pending = self._pending, None
+        return [pending.result()] if pending is not None else []
+
+    def close(self) -> None:
+        """Stop the threads; a shard being finished is completed, queued encodes are dropped."""
+        self._finisher.shutdown(wait=True)
+        self._encoder.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Every benchmark, one after another; each prints its table and writes bench/results/<name>.json.
+# About 15 minutes on 2 busy CPU cores. Run from anywhere: bash bench/run_all.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ -z "${VIRTUAL_ENV:-}" ]; then . .venv/bin/activate; fi
+
+python -m bench.encode_throughput
+python -m bench.generator_throughput
+python -m bench.generation_throughput
+python -m bench.profile_generation        # says so and skips when py-spy is not installed
+python -m bench.generation_memory
+python -m bench.generation_dask
+python bench/ingest_throughput.py
