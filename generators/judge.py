@@ -9,12 +9,12 @@ Network
     the full 3D kernel while doubling the non-linearities. Blocks are the basic
     two-convolution residual blocks of ResNet (He et al. 2016). It is kept
     small (16-64 channels, features of 4x the base width) so that it trains on
-    the procedural set in about a minute on two CPU cores.
+    the demo's procedural clips in about 30 s on one CPU core.
 
 Input
     The network sees each clip minus its per-pixel temporal mean: background
-    subtraction for a static camera, the oldest cue of surveillance video
-    analysis (e.g. Stauffer & Grimson 1999). On the procedural set, where only
+    subtraction for a static camera, a classic cue of surveillance video
+    analysis (e.g. Stauffer & Grimson 1999, adaptive background mixtures). On the procedural set, where only
     motion tells the classes apart and every clip has its own background, the
     same network trained on raw frames learnt the 36 backgrounds per class and
     reached 18 % held-out accuracy (chance: 12.5 %); on the residual it reached
@@ -31,8 +31,8 @@ Features
 Training
     AdamW with a one-cycle learning-rate schedule (Smith & Topin 2019), label
     smoothing 0.1 (Szegedy et al. 2016), random translations of a few pixels
-    and pixel noise (see :func:`_augment`). No flips and no time reversal: a mirrored ``walk_left`` is a
-    ``walk_right`` and a reversed ``fall`` is no fall. Deterministic from
+    and pixel noise (see :func:`_augment`). No flips and no time reversal: a
+    mirrored ``walk_left`` is a ``walk_right`` and a reversed ``fall`` is no fall. Deterministic from
     ``JudgeConfig.seed`` on one device type: initialisation, batch order and
     augmentation all draw from seeded generators, never the global RNG.
 
