@@ -68,13 +68,19 @@ def save_checkpoint(path: str | os.PathLike, state: Mapping[str, Any]) -> Path:
     missing = [k for k in REQUIRED_KEYS if k not in state]
     if missing:
         raise ValueError(f"checkpoint state lacks {missing}")
+    path = torch_save_atomic(path, {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, **state})
+    log.debug("saved checkpoint %s (step %s)", path, state["step"])
+    return path
+
+
+def torch_save_atomic(path: str | os.PathLike, obj: Any) -> Path:
+    """``torch.save`` to a temporary file beside ``path``, fsynced, then renamed over it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, **state}
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
+            torch.save(obj, f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -82,7 +88,6 @@ def save_checkpoint(path: str | os.PathLike, state: Mapping[str, Any]) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     _fsync_dir(path.parent)
-    log.debug("saved checkpoint %s (step %s)", path, state["step"])
     return path
 
 

@@ -49,7 +49,6 @@ import io
 import logging
 import math
 import os
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -62,6 +61,7 @@ import torch.nn.functional as F
 from pydantic import ValidationError
 from torch import nn
 
+from generators.checkpoint import torch_save_atomic
 from generators.quality import accuracy
 from generators.training import autocast, resolve_device
 from generators.video import to_model
@@ -345,22 +345,9 @@ def train_judge(
         "n_train": len(labels),
         "n_test": len(test_labels),
     }
-    return _save(path, state)
+    return torch_save_atomic(path, state)
 
 
-def _save(path: Path, state: dict) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(state, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def load_judge(path: str | os.PathLike, device: str | torch.device = "cpu") -> Judge:
