@@ -12,7 +12,7 @@ Both decode every frame of every file, so frames/s is total source frames over
 wall time. The ratio says what the ingest's extra work (and Beam) costs, or
 what its workers win back. Results go to ``bench/results/ingest_throughput.json``.
 
-    python bench/ingest_throughput.py [--videos 48] [--frames 150]
+    python -m bench.ingest_throughput [--videos 48] [--frames 150]
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from pathlib import Path
 import av
 import numpy as np
 
+from bench.common import cpu_model
 from pipelines import ingest_videos
 from schemas.config import BeamConfig, ClipFormat, UCF101Source
 
@@ -83,16 +84,6 @@ def timed_ingest(root: Path, out: Path, workers: int) -> float:
     start = time.perf_counter()
     ingest_videos(source, ClipFormat(frames=16, size=64, fps=25), out, BeamConfig(direct_num_workers=workers), shard_size=8)
     return time.perf_counter() - start
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def main() -> None:

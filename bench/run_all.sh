@@ -11,4 +11,4 @@ python -m bench.generation_throughput
 python -m bench.profile_generation        # says so and skips when py-spy is not installed
 python -m bench.generation_memory
 python -m bench.generation_dask
-python bench/ingest_throughput.py
+python -m bench.ingest_throughput
