@@ -4,6 +4,8 @@ The surface used from outside (flows, users, tests) is re-exported here lazily,
 so that reading a dataset with :class:`ClipDataset` does not import Beam.
 
 - ``ClipDataset(path)``: PyTorch-style dataset over a published version.
+- ``MixedClips(real, synthetic, synthetic_fraction)``, ``ClipAugment``: an ``IterableDataset``
+  of real clips mixed with synthetic versions, sharded over ranks and workers, for training.
 - ``read_index(path)``: the Parquet clip index as a pyarrow table.
 - ``prepare_procedural(...)``: the built-in procedural set as a real clip dataset (Beam).
 - ``ingest_videos(source, ...)``: real videos (UCF-101, HMDB-51, Kinetics CSV, class folders)
@@ -24,6 +26,8 @@ _SURFACE = {
     "ClipDataset": "pipelines.reader",
     "ClipIntegrityError": "pipelines.reader",
     "resolve_version": "pipelines.reader",
+    "MixedClips": "pipelines.mixing",
+    "ClipAugment": "pipelines.mixing",
     "read_index": "pipelines.index_io",
     "prepare_procedural": "pipelines.prepare",
     "source_classes": "pipelines.prepare",

@@ -6,6 +6,7 @@ since they share one layout. Nothing here needs Beam or Prefect.
 
 from __future__ import annotations
 
+import copy
 import os
 from pathlib import Path
 
@@ -58,6 +59,29 @@ class ClipDataset:
 
     def __len__(self) -> int:
         return len(self.rows)
+
+    def first_per_class(self, k: int) -> ClipDataset:
+        """A view of the first ``k`` clips of every class, in index order: the k-shot subset.
+
+        Index order is fixed when the dataset is written, so the subsets are
+        nested (the 5-shot set lies inside the 10-shot set) and the same on
+        every run. A class with fewer than ``k`` clips is an error, since a
+        k-shot experiment on it would silently be a smaller one.
+        """
+        if k < 1:
+            raise ValueError(f"k must be at least 1, got {k}")
+        seen: dict[int, int] = {}
+        rows = []
+        for row in self.rows:
+            seen[row["label"]] = seen.get(row["label"], 0) + 1
+            if seen[row["label"]] <= k:
+                rows.append(row)
+        short = {label: n for label, n in seen.items() if n < k}
+        if short:
+            raise ValueError(f"{self.root} has fewer than {k} clips for labels {short}")
+        view = copy.copy(self)
+        view.rows = rows
+        return view
 
     def read_bytes(self, i: int) -> bytes:
         row = self.rows[i]
