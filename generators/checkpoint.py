@@ -41,7 +41,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 CHECKPOINT_FORMAT = "vgan-augment/video-gan-checkpoint"
-CHECKPOINT_VERSION = 1
+# 2: the video critic also sees the clip minus its temporal mean (6 input channels).
+CHECKPOINT_VERSION = 2
 
 #: keys every checkpoint holds besides the format tag and version
 REQUIRED_KEYS = (

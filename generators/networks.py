@@ -265,11 +265,10 @@ class _ProjectionHead(nn.Module):
         return self.linear(h).squeeze(1) + (self.embed(y) * h).sum(dim=1)
 
 
-def _down_stack(dims: int, channels: int, steps_t: int, steps_s: int) -> tuple[nn.Sequential, int]:
+def _down_stack(dims: int, channels: int, steps_t: int, steps_s: int, cin: int = 3) -> tuple[nn.Sequential, int]:
     """Spectrally normalised strided convolutions with LeakyReLU; returns the stack and its output width."""
     conv = nn.Conv3d if dims == 3 else nn.Conv2d
     layers: list[nn.Module] = []
-    cin = 3
     # mirror of the generator schedule: both axes shrink from the first block on
     for i, (down_t, down_s) in enumerate(reversed(_schedule(steps_t, steps_s))):
         cout = _width(channels, i)
@@ -290,6 +289,14 @@ class VideoDiscriminator(nn.Module):
     average-pooled to half resolution first (never below 32): motion is visible
     at half resolution, fine appearance is the frame critic's job, and 3D
     convolutions are the expensive part of training on CPU.
+
+    Besides the clip it sees the clip minus its per-pixel temporal mean (three
+    more input channels): the moving part alone, as background subtraction
+    gives it for a static camera. Without it the critic told real from fake
+    by background texture and the generator's actors barely moved: on the
+    procedural set, after 2000 steps, synthetic motion was a third of the
+    real clips' and the judge put every class's clips into one, mostly wrong,
+    class (label fidelity 0.15).
     Returns one logit per clip, shape (B,).
     """
 
@@ -302,13 +309,15 @@ class VideoDiscriminator(nn.Module):
         self.register_buffer("pool", torch.full((3, 1, 1, pool, pool), 1.0 / pool**2), persistent=False)
         steps_s = _log2(size // pool, "size") - _LOG2_MIN_SPATIAL
         steps_t = _log2(frames, "frames") - _LOG2_MIN_FRAMES
-        self.body, width = _down_stack(3, channels, steps_t, steps_s)
+        self.body, width = _down_stack(3, channels, steps_t, steps_s, cin=6)
         self.head = _ProjectionHead(width, num_classes)
 
     def forward(self, video: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         if self.pool.shape[-1] > 1:
             video = F.conv3d(video, self.pool.to(video.dtype), stride=self.pool.shape[2:], groups=3)
-        return self.head(self.body(video.contiguous(memory_format=torch.channels_last_3d)), y)
+        moving = video - video.mean(dim=2, keepdim=True)
+        x = torch.cat([video, moving], dim=1).contiguous(memory_format=torch.channels_last_3d)
+        return self.head(self.body(x), y)
 
 
 class FrameDiscriminator(nn.Module):

@@ -12,6 +12,7 @@ import torch
 
 from generators.checkpoint import (
     CHECKPOINT_FORMAT,
+    CHECKPOINT_VERSION,
     REQUIRED_KEYS,
     CheckpointError,
     load_checkpoint,
@@ -56,7 +57,7 @@ def _minimal_state() -> dict:
 def test_round_trip_and_format_tag(tmp_path: Path) -> None:
     path = save_checkpoint(tmp_path / "sub" / "x.pt", _minimal_state())
     ckpt = load_checkpoint(path)
-    assert ckpt["format"] == CHECKPOINT_FORMAT and ckpt["version"] == 1
+    assert ckpt["format"] == CHECKPOINT_FORMAT and ckpt["version"] == CHECKPOINT_VERSION
     torch.testing.assert_close(ckpt["G"]["w"], torch.arange(3.0))
     assert list(path.parent.iterdir()) == [path]
 
@@ -108,7 +109,7 @@ def test_wrong_format_tag_or_version_raises(tmp_path: Path) -> None:
     torch.save({"format": CHECKPOINT_FORMAT, "version": 99, **_minimal_state()}, other)
     with pytest.raises(CheckpointError, match="version 99"):
         load_checkpoint(other)
-    torch.save({"format": CHECKPOINT_FORMAT, "version": 1, "step": 0}, other)
+    torch.save({"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "step": 0}, other)
     with pytest.raises(CheckpointError, match="lacks"):
         load_checkpoint(other)
 
@@ -116,7 +117,7 @@ def test_wrong_format_tag_or_version_raises(tmp_path: Path) -> None:
 def test_code_in_a_pickle_is_refused(tmp_path: Path) -> None:
     """weights_only=True: a checkpoint that would construct an arbitrary class does not load."""
     evil = tmp_path / "evil.pt"
-    torch.save({"format": CHECKPOINT_FORMAT, "version": 1, **_minimal_state(), "extra": Smuggled()}, evil)
+    torch.save({"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, **_minimal_state(), "extra": Smuggled()}, evil)
     with pytest.raises(CheckpointError, match="evil.pt"):
         load_checkpoint(evil)
     # the same goes for a bare pickle file
