@@ -6,12 +6,14 @@ at 64x64 and 128x128 of two kinds (x264's work depends on the pixels): the
 output of an untrained generator (noisy texture, the hardest case) and
 rendered procedural clips (what a trained generator imitates):
 
-* ``pipelines.video_io.encode_mp4`` as shipped (x264 medium, crf 18, one
-  thread per clip for byte-identical output) on one thread: clips/s per core;
+* ``pipelines.video_io.encode_mp4`` as shipped (x264 at its default preset,
+  crf 18, one thread per clip for byte-identical output) on one thread:
+  clips/s per core;
 * the same on a pool of one thread per core, as the shard writer runs it;
-* other x264 presets with the shipped crf and options, to show what the
-  preset costs (not used by the project: a preset changes the bytes, the file
-  size and the quality of every clip);
+* every x264 preset from ultrafast to medium with the shipped crf and
+  options, with the PSNR of the decoded clip against its source (RGB, so
+  the yuv420p chroma subsampling is part of the loss): what each preset
+  costs and what it buys, the measurement behind ``generate.preset``'s default;
 * ``h264_nvenc``: whether this PyAV build has it, whether it opens (it needs
   an NVIDIA GPU that has NVENC: an H100 or A100 has none), and if it does,
   its clips/s.
@@ -35,7 +37,7 @@ import numpy as np
 from bench.common import measure, table, write_result
 
 FPS = 25
-PRESETS = ("medium", "fast", "veryfast", "ultrafast")
+PRESETS = ("medium", "fast", "faster", "veryfast", "superfast", "ultrafast")
 NVENC = "h264_nvenc"
 
 
@@ -105,7 +107,16 @@ def throughput(encode, videos: list[np.ndarray], reps: int, threads: int = 1) ->
         "cpu_s_per_clip": round(statistics.median(r["cpu_s"] / len(videos) for r in runs), 5),
         "cores_used": round(statistics.median(r["cores_used"] for r in runs), 2),
         "bytes_per_clip": int(np.mean([len(encode(v)) for v in videos[:8]])),
+        "psnr_db": psnr(encode, videos[:8]),
     }
+
+
+def psnr(encode, videos: list[np.ndarray]) -> float:
+    """PSNR (dB, RGB, over all clips' pixels) of the decoded clips against their sources."""
+    from pipelines.video_io import decode_video
+
+    mse = np.mean([np.mean((decode_video(encode(v)).astype(np.float64) - v) ** 2) for v in videos])
+    return round(float(10 * np.log10(255**2 / mse)), 2)
 
 
 def main() -> None:
@@ -115,7 +126,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
-    from pipelines.video_io import encode_mp4
+    from pipelines.video_io import DEFAULT_PRESET, encode_mp4
 
     def shipped(video):
         return encode_mp4(video, FPS)
@@ -127,7 +138,8 @@ def main() -> None:
             videos = clips(kind, size, args.clips)
             entry = {"size": size, "frames": 16, "content": kind,
                      # the comparison encoder at the shipped preset must give encode_mp4's bytes
-                     "comparison_encoder_matches_encode_mp4": x264_preset("medium")(videos[0]) == shipped(videos[0]),
+                     "shipped_preset": DEFAULT_PRESET,
+                     "comparison_encoder_matches_encode_mp4": x264_preset(DEFAULT_PRESET)(videos[0]) == shipped(videos[0]),
                      "shipped_one_thread": throughput(shipped, videos, args.reps),
                      "shipped_pool": throughput(shipped, videos, args.reps, threads=os.cpu_count()),
                      "presets": {p: throughput(x264_preset(p), videos, args.reps) for p in PRESETS}}
@@ -143,19 +155,20 @@ def main() -> None:
         {"fps": FPS, "clips_per_measurement": args.clips, "reps": args.reps, "nvenc": nvenc,
          "gpu_figures": "measured" if nvenc["opens"] else "not measured: no NVENC-capable GPU on this machine",
          "results": rows},
-        note="median of reps on a shared machine; presets other than medium are for comparison only",
+        note="median of reps; the shipped preset is generate.preset's default, the others are for comparison",
     )
     out = []
     for r in rows:
         name = f"{r['size']}x{r['size']}x16 {r['content']}"
         for label, fig in [("encode_mp4, 1 thread", r["shipped_one_thread"]),
                            (f"encode_mp4, {r['shipped_pool']['threads']} threads", r["shipped_pool"]),
-                           *[(f"x264 {p}, 1 thread", f) for p, f in r["presets"].items() if p != "medium"],
+                           *[(f"x264 {p}, 1 thread", f) for p, f in r["presets"].items() if p != DEFAULT_PRESET],
                            *([("h264_nvenc", r["nvenc"])] if "nvenc" in r else [])]:
             out.append([f"{name} {label}", f"{fig['clips_per_s']:.1f}", f"{fig['cpu_s_per_clip'] * 1000:.2f}",
-                        fig["cores_used"], fig["bytes_per_clip"]])
+                        fig["cores_used"], fig["bytes_per_clip"], fig["psnr_db"]])
     print()
-    print(table(["clips / encoder", "clips/s", "cpu ms/clip", "cores used", "bytes/clip"], out, [52, 9, 13, 12, 12]))
+    print(table(["clips / encoder", "clips/s", "cpu ms/clip", "cores used", "bytes/clip", "PSNR dB"], out,
+                [52, 9, 13, 12, 12, 9]))
     print(f"h264_nvenc in this build: {nvenc['in_build']}, opens: {nvenc['opens']}"
           + (f" ({nvenc['error']})" if nvenc["error"] else ""))
     print(f"written to {path}")

@@ -66,8 +66,8 @@ def _degrade(videos: np.ndarray, blur: bool = True, noise: float = 6.0, seed: in
     return x.round().clamp(0, 255).to(torch.uint8).movedim(-3, -1).numpy()
 
 
-def _round_trip(videos: np.ndarray, fps: float, crf: int) -> np.ndarray:
-    return np.stack([decode_video(encode_mp4(v, fps, crf)) for v in videos])
+def _round_trip(videos: np.ndarray, fps: float, crf: int, preset: str) -> np.ndarray:
+    return np.stack([decode_video(encode_mp4(v, fps, crf, preset)) for v in videos])
 
 
 def main() -> None:
@@ -111,7 +111,7 @@ def main() -> None:
 
     results = {}
     for name, videos in sets.items():
-        measured = measure_clips(_round_trip(videos, config.clip.fps, gen.crf), labels, keys, judge)
+        measured = measure_clips(_round_trip(videos, config.clip.fps, gen.crf, gen.preset), labels, keys, judge)
         figures = assess(measured, train, test, judge, config.quality).summary.figures
         results[name] = {f.name: f.value for f in figures}
         reference = {f.name: f.reference for f in figures}

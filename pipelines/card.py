@@ -51,7 +51,7 @@ def dataset_card(manifest: Manifest, stats: dict[str, dict[str, float]], license
         f"- Source: `{cfg['source']['kind']}` ({json.dumps(cfg['source'], sort_keys=True)}).",
         f"- Generator: two-stream class-conditional VGAN, checkpoint sha256 `{manifest.provenance.checkpoint_sha256}`, "
         f"trained {cfg['train']['steps']} steps (batch {cfg['train']['batch_size']}, {cfg['train']['precision']}).",
-        f"- Generation: base seed {cfg['generate']['seed']}, truncation {cfg['generate']['truncation']}, x264 crf {cfg['generate']['crf']}.",
+        f"- Generation: base seed {cfg['generate']['seed']}, truncation {cfg['generate']['truncation']}, x264 crf {cfg['generate']['crf']}, preset {cfg['generate'].get('preset', 'medium')}.",
         f"- Code version `{manifest.provenance.code_version}`, flow run `{manifest.provenance.flow_run_id}`, "
         f"created {manifest.provenance.created_at}.",
         "",

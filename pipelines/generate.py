@@ -148,7 +148,7 @@ def generate_dataset(
     meta = _load_cached(str(checkpoint), "cpu")[1]
     class_names = meta["class_names"]
     tasks = plan_synthetic(class_names, planned_counts(cfg, class_names), cfg.seed)
-    job = ShardJob(out_dir, origin="synthetic", fps=meta["clip"].fps, crf=cfg.crf)
+    job = ShardJob(out_dir, origin="synthetic", fps=meta["clip"].fps, crf=cfg.crf, preset=cfg.preset)
     producer = GeneratorProducer(checkpoint, cfg, _local_worker_cores(beam_cfg))
     shards = into_shards(tasks, cfg.shard_size)
     try:

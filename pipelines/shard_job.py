@@ -34,7 +34,7 @@ from generators.metrics import flicker, motion
 from pipelines.index_io import IndexFileError, read_metadata, write_index
 from pipelines.plan import ClipTask, ShardTask
 from pipelines.shards import ShardMember, sha256_file, write_shard
-from pipelines.video_io import encode_mp4
+from pipelines.video_io import DEFAULT_PRESET, encode_mp4
 
 log = logging.getLogger(__name__)
 
@@ -66,11 +66,12 @@ class Quarantined:
 class ShardJob:
     """Writes shards and index parts under ``out_dir`` for clips of one format (through a :class:`ShardWriter`)."""
 
-    def __init__(self, out_dir: str | os.PathLike, origin: str, fps: float, crf: int = 18, encode_threads: int = 2):
+    def __init__(self, out_dir: str | os.PathLike, origin: str, fps: float, crf: int = 18,
+                 preset: str = DEFAULT_PRESET, encode_threads: int = 2):
         self.out_dir = Path(out_dir)
         self.origin = origin
         self.fps = fps
-        self.crf = crf
+        self.crf, self.preset = crf, preset
         self.encode_threads = encode_threads
 
     def part_path(self, shard: ShardTask) -> Path:
@@ -111,7 +112,7 @@ class ShardJob:
                 skipped.append(item)
                 continue
             produced.append(item)
-            futures.append(encoder.submit(encode_mp4, item.video, self.fps, self.crf))
+            futures.append(encoder.submit(encode_mp4, item.video, self.fps, self.crf, self.preset))
         skipped_keys = {k for q in skipped for k in q.keys}
         planned = [t.key for t in shard.clips if t.key not in skipped_keys]
         got = [c.task.key for c in produced]

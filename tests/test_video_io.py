@@ -42,6 +42,15 @@ def test_lower_crf_is_more_faithful():
     assert _psnr(decode_video(fine), clip) > _psnr(decode_video(coarse), clip) + 5
 
 
+def test_every_preset_keeps_the_clip_faithful_and_names_a_bad_one():
+    clip = _smooth_clip()
+    for preset in ("ultrafast", "veryfast", "medium"):
+        assert _psnr(decode_video(encode_mp4(clip, 8, preset=preset)), clip) > 35
+    assert encode_mp4(clip, 8, preset="veryfast") != encode_mp4(clip, 8, preset="medium")
+    with pytest.raises(ValueError, match="preset must be one of"):
+        encode_mp4(clip, 8, preset="fastest")
+
+
 @pytest.mark.parametrize("frames", [1, 2, 9, 33])
 def test_every_frame_comes_back(frames):
     clip = _smooth_clip(frames=frames, height=32, width=32)
