@@ -96,13 +96,16 @@ class MixedClips(IterableDataset):
     """Real clips plus synthetic versions at a chosen fraction, sharded over ranks and workers.
 
     ``real``: a clip dataset (used whole, e.g. a k-shot view) or its path (a
-    version folder or a dataset folder with ``latest``), of which ``real_split``
-    is used. ``synthetic``: any
-    number of published versions (or their paths), pooled.
+    version folder or a dataset folder with ``latest``), of which
+    ``real_split`` is used. ``synthetic``: any number of published versions
+    (or their paths), pooled.
     ``synthetic_fraction``: the synthetic share of each epoch, in [0, 1]; at
     ``f < 1`` an epoch holds every real clip once and ``round(n_real * f / (1 - f))``
     synthetic clips, at 1 every synthetic clip once and no real one.
-    ``rank``/``world_size``: this process's place in distributed training.
+    ``rank``/``world_size``: this process's place in distributed training;
+    every rank gets the same number of clips (the last ``total % world_size``
+    of an epoch are left out, as ``DistributedSampler(drop_last=True)`` does),
+    so no rank waits at a collective for another.
     Items are ``(uint8 tensor (T, H, W, 3), label)`` like :class:`ClipDataset`'s.
     Call :meth:`set_epoch` before each epoch, as with ``DistributedSampler``
     (with ``persistent_workers=True`` the workers would not see it).
@@ -149,21 +152,19 @@ class MixedClips(IterableDataset):
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
-    @property
     def _n_synthetic_pool(self) -> int:
         return sum(len(s) for s in self.synthetic)
 
     def _n_synthetic(self) -> int:
         f = self.synthetic_fraction
-        return self._n_synthetic_pool if f == 1 else round(len(self.real) * f / (1 - f))
+        return self._n_synthetic_pool() if f == 1 else round(len(self.real) * f / (1 - f))
 
     def _n_real(self) -> int:
         return 0 if self.synthetic_fraction == 1 else len(self.real)
 
     def __len__(self) -> int:
         """Clips this rank reads per epoch (over all its workers)."""
-        total = self._n_real() + self._n_synthetic()
-        return len(range(self.rank, total, self.world_size))
+        return (self._n_real() + self._n_synthetic()) // self.world_size
 
     def _synthetic_positions(self, epoch: int) -> np.ndarray:
         """Pool positions of this epoch's synthetic clips.
@@ -172,7 +173,7 @@ class MixedClips(IterableDataset):
         permutations of the pool, so every synthetic clip is used once before
         any is used twice.
         """
-        pool, n = self._n_synthetic_pool, self._n_synthetic()
+        pool, n = self._n_synthetic_pool(), self._n_synthetic()
         if n == 0:
             return np.zeros(0, np.int64)
         start = epoch * n
@@ -197,7 +198,8 @@ class MixedClips(IterableDataset):
         info = get_worker_info()
         worker, workers = (info.id, info.num_workers) if info else (0, 1)
         items = self.epoch_items(self.epoch)
-        positions = range(self.rank, len(items), self.world_size)[worker::workers]
+        usable = len(items) - len(items) % self.world_size
+        positions = range(self.rank, usable, self.world_size)[worker::workers]
         for at in positions:
             source, i = items[at]
             if source == 0:

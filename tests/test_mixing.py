@@ -93,6 +93,11 @@ def test_workers_and_ranks_split_an_epoch_without_overlap(real, synthetic):
     ranks = [MixedClips(real, [synthetic], 0.5, seed=3, rank=r, world_size=2) for r in range(2)]
     assert [len(r) for r in ranks] == [12, 12]
     assert sum((Counter(_digest(v) for v, _ in r) for r in ranks), Counter()) == whole
+    # 24 clips over 5 ranks: 4 each, the last 4 of the epoch left out, so no rank waits for another
+    five = [MixedClips(real, [synthetic], 0.5, seed=3, rank=r, world_size=5) for r in range(5)]
+    seen = [Counter(_digest(v) for v, _ in r) for r in five]
+    assert [len(r) for r in five] == [sum(c.values()) for c in seen] == [4] * 5
+    assert sum(seen, Counter()) <= whole
 
 
 def test_augment_keeps_shape_is_seeded_and_mirrors_labels():
