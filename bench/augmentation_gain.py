@@ -19,7 +19,7 @@ As a diagnosis of the generator (not an input to any recognizer), each regime
 also reports the label fidelity of its synthetic clips: the accuracy on them
 of a reference classifier trained on every real training clip.
 
-Writes ``bench/results/augmentation_gain.json`` and ``augmentation_gain.png``
+Writes ``bench/results/<name>.json`` and ``<name>.png`` (``--name``, default ``augmentation_gain``)
 (accuracy against k, both curves, seed spread as error bars), prints a table.
 
     python -m bench.augmentation_gain                      # the recorded run (about 50 min on 2 cores)
@@ -194,9 +194,11 @@ def main() -> None:
     parser.add_argument("--recognizer-steps", type=int, default=300)
     parser.add_argument("--synthetic-per-class", type=int, default=64)
     parser.add_argument("--synthetic-fraction", type=float, default=0.5)
-    parser.add_argument("--workdir", default="/tmp/vgan-augmentation-gain")
+    parser.add_argument("--workdir", default="/tmp/vgan-augmentation-gain",
+                        help="clips and checkpoints; a re-run with other recognizer settings reuses them")
+    parser.add_argument("--name", default="augmentation_gain", help="results file name, for variants")
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", force=True)
     started = time.perf_counter()
     result = run(args)
     result["settings"] = {
@@ -218,9 +220,9 @@ def main() -> None:
         for r in result["regimes"]
     ]  # fmt: skip
     print(table(["k/class", "real only %", "real+synth %", "gain (points)", "synth fidelity %"], rows, [9, 16, 16, 16, 18]))
-    path = write_result("augmentation_gain", result, note="top-1 on held-out real clips; mean ± std over seeds")
-    plot(result, RESULTS / "augmentation_gain.png")
-    print(f"wrote {path} and {RESULTS / 'augmentation_gain.png'} in {result['total_s']:.0f} s")
+    path = write_result(args.name, result, note="top-1 on held-out real clips; mean ± std over seeds")
+    plot(result, RESULTS / f"{args.name}.png")
+    print(f"wrote {path} and {RESULTS / f'{args.name}.png'} in {result['total_s']:.0f} s")
 
 
 if __name__ == "__main__":
