@@ -47,19 +47,15 @@ NAIVE_CLIPS = 32
 
 
 def raw_run(G, n: int, batch_size: int, precision: str, threads: int, offset: int, device) -> dict:
-    from generators import sample
+    from generators import sample, torch_threads
 
     def run():
         for start in range(0, n, batch_size):
             seeds = range(offset + start, offset + min(n, start + batch_size))
             sample(G, [s % len(CLASSES) for s in seeds], list(seeds), device=device, precision=precision)
 
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
+    with torch_threads(threads):
         return measure(run)
-    finally:
-        torch.set_num_threads(before)
 
 
 def end_to_end_run(checkpoint: Path, n: int, batch_size: int, precision: str, out: Path) -> dict:
@@ -76,7 +72,7 @@ def end_to_end_run(checkpoint: Path, n: int, batch_size: int, precision: str, ou
 
 def naive_run(G, fps: float, n: int, threads: int, out: Path, device) -> dict:
     """One clip at a time in fp32, one MP4 file per clip, a Parquet index written at the end."""
-    from generators import to_uint8
+    from generators import to_uint8, torch_threads
     from generators.sampling import latents
     from pipelines.plan import plan_synthetic
     from pipelines.video_io import encode_mp4
@@ -95,12 +91,10 @@ def naive_run(G, fps: float, n: int, threads: int, out: Path, device) -> dict:
                          "file": f"{t.key}.mp4", "size": len(mp4), "sha256": hashlib.sha256(mp4).hexdigest()})
         pq.write_table(pa.Table.from_pylist(rows), out / "index.parquet")
 
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
     try:
-        return measure(run)
+        with torch_threads(threads):
+            return measure(run)
     finally:
-        torch.set_num_threads(before)
         shutil.rmtree(out, ignore_errors=True)
 
 

@@ -34,20 +34,16 @@ def thread_counts(device: torch.device) -> list[int]:
 
 def raw_throughput(G, batch_size: int, precision: str, device: torch.device, threads: int, reps: int) -> dict:
     """Median clips/s of ``sample`` over ``reps`` calls of ``batch_size`` clips (distinct seeds per call)."""
-    from generators import sample
+    from generators import sample, torch_threads
 
     labels = [i % len(CLASSES) for i in range(batch_size)]
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
+    with torch_threads(threads):
         sample(G, labels[:8], list(range(8)), device=device, precision=precision)  # oneDNN/cuDNN set-up
         runs = []
         for r in range(reps):
             seeds = range(r * batch_size, (r + 1) * batch_size)
             # sample returns numpy arrays, so a GPU's work is finished when it returns
             runs.append(measure(lambda: sample(G, labels, list(seeds), device=device, precision=precision)))
-    finally:
-        torch.set_num_threads(before)
     return summarise(runs, batch_size)
 
 

@@ -9,7 +9,8 @@ The public surface (everything else is internal):
   — trains or resumes; deterministic from ``config.seed``. ``resolve_device("auto")``
   is the device rule it uses (CUDA if available, else CPU).
 * ``sample(G, labels, seeds, truncation=1.0, *, device="cpu", precision="bf16") -> SampleBatch``
-  (seeds per clip come from the plan: ``pipelines.plan.derive_seed``).
+  (seeds per clip come from the plan: ``pipelines.plan.derive_seed``);
+  ``with torch_threads(n):`` runs a block on ``n`` torch threads and restores the caller's count.
 * ``load_generator(path, device="cpu") -> (G_ema, meta)``, ``save_checkpoint``,
   ``load_checkpoint``, ``CheckpointError``, ``ResumeMismatchError``.
 * ``flicker(video)``, ``motion(video)``, ``boxes_from_mask(mask)`` — numpy per-clip stats.
@@ -32,6 +33,7 @@ _EXPORTS = {
     "resolve_device": "generators.training",
     "sample": "generators.sampling",
     "SampleBatch": "generators.sampling",
+    "torch_threads": "generators.sampling",
     "load_generator": "generators.checkpoint",
     "save_checkpoint": "generators.checkpoint",
     "load_checkpoint": "generators.checkpoint",
@@ -49,7 +51,7 @@ if TYPE_CHECKING:
     from generators.checkpoint import CheckpointError, load_checkpoint, load_generator, save_checkpoint
     from generators.metrics import boxes_from_mask, flicker, motion
     from generators.networks import VideoGenerator, VideoParts
-    from generators.sampling import SampleBatch, sample
+    from generators.sampling import SampleBatch, sample, torch_threads
     from generators.training import ResumeMismatchError, resolve_device, train
     from generators.video import to_model, to_uint8
 

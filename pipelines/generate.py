@@ -18,7 +18,6 @@ count does not change the pixels: 1 and 2 threads give identical clips.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from pathlib import Path
 
@@ -90,12 +89,12 @@ class GeneratorProducer:
         self.torch_threads, self.encode_threads = split_cores(self.cores or available_cores(), self.device.type)
 
     def __call__(self, shard: ShardTask):
-        from generators import boxes_from_mask, sample
+        from generators import boxes_from_mask, sample, torch_threads
 
         clips = shard.clips
         for start in range(0, len(clips), self.cfg.batch_size):
             batch = clips[start : start + self.cfg.batch_size]
-            with _torch_threads(self.torch_threads):
+            with torch_threads(self.torch_threads):
                 out = sample(
                     self.generator,
                     [t.label for t in batch],
@@ -112,23 +111,6 @@ class GeneratorProducer:
                     "truncation": self.cfg.truncation,
                 }
                 yield ProducedClip(task, video, fields, boxes_from_mask(mask))
-
-
-@contextlib.contextmanager
-def _torch_threads(n: int):
-    """Run the block with ``n`` torch intra-op threads, then restore the caller's setting.
-
-    In-process runners share torch with the code that started the pipeline,
-    which should not find its thread count changed afterwards.
-    """
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def planned_counts(cfg: GenerateConfig, class_names: list[str]) -> dict[str, int]:
