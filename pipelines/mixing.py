@@ -32,16 +32,9 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import IterableDataset, get_worker_info
 
-from pipelines.index_io import read_index
 from pipelines.reader import ClipDataset
 
 __all__ = ["ClipAugment", "MixedClips"]
-
-
-def _class_names(dataset: ClipDataset) -> dict[int, str]:
-    """``label -> label_name`` as the dataset's index records it."""
-    table = read_index(dataset.root / "index.parquet").select(["label", "label_name"])
-    return dict(zip(table["label"].to_pylist(), table["label_name"].to_pylist()))
 
 
 def _as_dataset(data: ClipDataset | str | os.PathLike, split: str | None) -> ClipDataset:
@@ -134,7 +127,7 @@ class MixedClips(IterableDataset):
             raise ValueError(f"synthetic_fraction is {synthetic_fraction} but no synthetic clips were given")
         if synthetic_fraction < 1 and not len(self.real):
             raise ValueError(f"{self.real.root} has no real clips in split {real_split!r}")
-        self.class_names = _class_names(self.real)
+        self.class_names = self.real.class_names
         self._label_maps = [self._label_map(s) for s in self.synthetic]
         self.synthetic_fraction = synthetic_fraction
         self.augment, self.seed, self.shuffle = augment, seed, shuffle
@@ -143,7 +136,7 @@ class MixedClips(IterableDataset):
 
     def _label_map(self, synthetic: ClipDataset) -> dict[int, int]:
         by_name = {name: label for label, name in self.class_names.items()}
-        names = _class_names(synthetic)
+        names = synthetic.class_names
         unknown = sorted(set(names.values()) - set(by_name))
         if unknown:
             raise ValueError(f"{synthetic.root} has classes {unknown} that the real data {self.real.root} lacks")

@@ -54,7 +54,7 @@ class ClipDataset:
             table = table.filter(pc.equal(table["split"], split))
         if labels is not None:
             table = table.filter(pc.is_in(table["label"], value_set=pa.array(labels, pa.int32())))
-        self.rows = table.select(["key", "label", "shard", "offset", "size", "sha256"]).to_pylist()
+        self.rows = table.select(["key", "label", "label_name", "shard", "offset", "size", "sha256"]).to_pylist()
         self.verify = verify
 
     def __len__(self) -> int:
@@ -101,6 +101,11 @@ class ClipDataset:
         import torch
 
         return torch.from_numpy(self.video(i)), int(self.rows[i]["label"])
+
+    @property
+    def class_names(self) -> dict[int, str]:
+        """``label -> label_name`` of the classes this dataset (or view) holds."""
+        return {row["label"]: row["label_name"] for row in self.rows}
 
     @property
     def labels(self) -> list[int]:
