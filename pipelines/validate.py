@@ -167,7 +167,8 @@ def _run_checkpoints(
         data_docs_sites={
             _SITE: {
                 "class_name": "SiteBuilder",
-                "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+                # GX refuses a relative base_directory; the default output root "out" is one.
+                "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir.resolve())},
                 # No "how to" tutorial buttons: readers of a dataset are not GX users.
                 "site_index_builder": {"class_name": "DefaultSiteIndexBuilder", "show_how_to_buttons": False},
             }

@@ -167,6 +167,15 @@ def test_break_fails_with_a_line_naming_it(case, tmp_path):
         assert any(re.search(pattern, line) for line in report.failed), (pattern, report.failed)
 
 
+def test_a_relative_output_folder_works(tmp_path, monkeypatch):
+    """The demo's default output root is the relative path "out"."""
+    _write(_good_rows(), tmp_path / "index.parquet")
+    monkeypatch.chdir(tmp_path)
+    report = validate_index("index.parquet", SPEC, "validation")
+    assert report.success, report.failed
+    assert (tmp_path / "validation" / "data_docs" / "index.html").is_file()
+
+
 def test_rerun_replaces_data_docs(tmp_path):
     path = _write(_good_rows(), tmp_path / "index.parquet")
     validate_index(path, SPEC, tmp_path / "validation")
