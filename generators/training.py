@@ -23,8 +23,10 @@ One iteration is one discriminator update followed by one generator update.
   comes from one explicit CPU ``torch.Generator`` whose state is checkpointed.
   Training N steps straight, or k steps and then resuming, gives identical
   weights on CPU.
-* No flips or other label-changing augmentation: a mirrored ``walk_left`` is a
-  ``walk_right``.
+* Augmentation: every clip either critic sees, real or fake, in both
+  updates, goes through ``config.augment`` (DiffAugment, Zhao et al. 2020;
+  generators/augment.py), so critics trained on a few hundred clips do not
+  memorise them. Never flips: a mirrored ``walk_left`` is a ``walk_right``.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from generators.augment import augment
 from generators.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from generators.networks import FrameDiscriminator, VideoDiscriminator, VideoGenerator
 from generators.video import to_model
@@ -174,6 +177,18 @@ def _draw_batch(
     return torch.from_numpy(videos), labels
 
 
+def _mode_seeking(a: torch.Tensor, b: torch.Tensor, za: torch.Tensor, zb: torch.Tensor) -> torch.Tensor:
+    """MSGAN's term (Mao et al. 2019): the inverse of how far clips move apart per unit of latent distance.
+
+    ``a[i]`` and ``b[i]`` share a class. Without it the generator drew every
+    clip of a class from a few modes: after 2000 steps on the procedural demo
+    set, run, loiter and turn_back clips were less than 0.4 times as varied
+    (mean pairwise judge-feature distance) as the real ones.
+    """
+    ratio = (a.float() - b.float()).abs().mean() / (za - zb).abs().mean()
+    return 1 / (ratio + 1e-5)
+
+
 def _hinge_d(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
     return F.relu(1 - real.float()).mean() + F.relu(1 + fake.float()).mean()
 
@@ -204,6 +219,7 @@ def _iteration(
         fake = G(z, y)
     both, yy = torch.cat([real, fake.to(real.dtype)]), torch.cat([y, y])
     with autocast(device, config.precision):
+        both = augment(both, config.augment, rng)
         lv = Dv(both, yy)
         lf = Df(both, yy, generator=rng)
     loss_d = _hinge_d(lv[:b], lv[b:]) + _hinge_d(lf[:b], lf[b:])
@@ -215,12 +231,19 @@ def _iteration(
     Dv.requires_grad_(False)
     Df.requires_grad_(False)
     z = torch.randn(b, z_dim, generator=rng).to(device)
+    half = b // 2
+    if config.mode_seeking > 0:  # pairs (i, i + half) share a label, for the mode-seeking term
+        y = torch.cat([y[:half], y[:half], y[2 * half :]])
     with autocast(device, config.precision):
         parts = G.forward_parts(z, y)
-        gv = Dv(parts.video, y)
-        gf = Df(parts.video, y, generator=rng)
+        seen = augment(parts.video, config.augment, rng)
+        gv = Dv(seen, y)
+        gf = Df(seen, y, generator=rng)
     mask_l1 = parts.mask.float().mean()
     loss_g = -gv.float().mean() - gf.float().mean() + MASK_L1 * mask_l1
+    if config.mode_seeking > 0:
+        loss_g = loss_g + config.mode_seeking * _mode_seeking(parts.video[:half], parts.video[half : 2 * half],
+                                                              z[:half], z[half : 2 * half])
     run.opt_G.zero_grad(set_to_none=True)
     loss_g.backward()
     run.opt_G.step()

@@ -161,6 +161,13 @@ class TrainConfig(_Strict):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     seed: int = Field(0, ge=0)
     checkpoint_every: int = Field(200, ge=1, description="steps between resumable checkpoints")
+    augment: list[Literal["color", "translation", "cutout"]] = Field(
+        ["color", "translation", "cutout"],
+        description="differentiable augmentations of every clip the critics see (generators/augment.py); [] for none",
+    )
+    mode_seeking: float = Field(
+        1.0, ge=0, description="weight of the mode-seeking term that keeps clips of one class apart (0 = off)"
+    )
     model: ModelConfig = Field(default_factory=ModelConfig)
 
 
