@@ -27,13 +27,16 @@ reproducible and resumable.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import get_args
 
 import torch
 import torch.nn.functional as F
 
+from schemas.config import Augmentation
+
 __all__ = ["AUGMENTATIONS", "augment"]
 
-AUGMENTATIONS = ("color", "translation", "cutout")
+AUGMENTATIONS: tuple[str, ...] = get_args(Augmentation)
 _SHIFT = 1 / 8  # largest translation, as a fraction of the frame side
 _CUTOUT = 1 / 2  # side of the cutout square, as a fraction of the frame side
 

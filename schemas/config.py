@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal, Union, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -149,6 +149,10 @@ class ModelConfig(_Strict):
     channels: int = Field(32, ge=8, le=512, description="base channel width of generator and discriminators")
 
 
+# DiffAugment's transformations, in the order they are applied (generators/augment.py).
+Augmentation = Literal["color", "translation", "cutout"]
+
+
 class TrainConfig(_Strict):
     steps: int = Field(1200, ge=1, description="generator updates")
     batch_size: int = Field(32, ge=2, le=1024)
@@ -161,8 +165,8 @@ class TrainConfig(_Strict):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     seed: int = Field(0, ge=0)
     checkpoint_every: int = Field(200, ge=1, description="steps between resumable checkpoints")
-    augment: list[Literal["color", "translation", "cutout"]] = Field(
-        ["color", "translation", "cutout"],
+    augment: list[Augmentation] = Field(
+        list(get_args(Augmentation)),
         description="differentiable augmentations of every clip the critics see (generators/augment.py); [] for none",
     )
     mode_seeking: float = Field(
