@@ -231,9 +231,8 @@ def _iteration(
     Dv.requires_grad_(False)
     Df.requires_grad_(False)
     z = torch.randn(b, z_dim, generator=rng).to(device)
-    half = b // 2
-    if config.mode_seeking > 0:  # pairs (i, i + half) share a label, for the mode-seeking term
-        y = torch.cat([y[:half], y[:half], y[2 * half :]])
+    half = b // 2 if config.mode_seeking > 0 else 0  # pairs (i, i + half) share a label, for the mode-seeking term
+    y = torch.cat([y[:half], y[:half], y[2 * half :]])
     with autocast(device, config.precision):
         parts = G.forward_parts(z, y)
         seen = augment(parts.video, config.augment, rng)
@@ -241,7 +240,7 @@ def _iteration(
         gf = Df(seen, y, generator=rng)
     mask_l1 = parts.mask.float().mean()
     loss_g = -gv.float().mean() - gf.float().mean() + MASK_L1 * mask_l1
-    if config.mode_seeking > 0:
+    if half:
         loss_g = loss_g + config.mode_seeking * _mode_seeking(parts.video[:half], parts.video[half : 2 * half],
                                                               z[:half], z[half : 2 * half])
     run.opt_G.zero_grad(set_to_none=True)
