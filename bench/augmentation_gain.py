@@ -42,7 +42,7 @@ from torch.utils.data import DataLoader
 
 from bench.common import RESULTS, table, write_result
 from generators import train
-from generators.judge import JudgeNet, load_clips
+from generators.judge import JudgeNet, embed, load_clips
 from generators.quality import accuracy
 from generators.training import autocast
 from generators.video import to_model
@@ -86,14 +86,9 @@ def train_recognizer(data: MixedClips, steps: int, seed: int, num_classes: int) 
     return net.eval()
 
 
-@torch.inference_mode()
 def top1(net: JudgeNet, videos: np.ndarray, labels: np.ndarray, num_classes: int) -> float:
     """Top-1 accuracy (overall, not class-averaged) of ``net`` on uint8 clips."""
-    predicted = []
-    for start in range(0, len(videos), 64):
-        with autocast(torch.device("cpu"), "bf16"):
-            predicted.append(net(to_model(videos[start : start + 64])).float().argmax(1))
-    return accuracy(torch.cat(predicted).numpy(), labels, num_classes)[0]
+    return accuracy(embed(net, videos, torch.device("cpu"), "bf16").labels, labels, num_classes)[0]
 
 
 def _spread(values: list[float]) -> dict:

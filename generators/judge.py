@@ -73,6 +73,7 @@ __all__ = [
     "JudgeError",
     "JudgeNet",
     "JudgeOutput",
+    "embed",
     "load_clips",
     "load_judge",
     "train_judge",
@@ -225,11 +226,12 @@ class Judge:
 
     def __call__(self, videos: np.ndarray, batch_size: int = 64) -> JudgeOutput:
         """Features and class probabilities of uint8 clips (N, T, H, W, 3)."""
-        return _embed(self.net, videos, self.device, self.meta["config"].precision, batch_size)
+        return embed(self.net, videos, self.device, self.meta["config"].precision, batch_size)
 
 
 @torch.inference_mode()
-def _embed(net: JudgeNet, videos: np.ndarray, device: torch.device, precision: str, batch_size: int) -> JudgeOutput:
+def embed(net: JudgeNet, videos: np.ndarray, device: torch.device, precision: str, batch_size: int = 64) -> JudgeOutput:
+    """Features and class probabilities of uint8 clips from any :class:`JudgeNet`, trained as a judge or not."""
     expected = (net.frames, net.size, net.size, 3)
     if videos.ndim != 5 or videos.shape[1:] != expected:
         raise ValueError(f"judge expects clips of shape {expected}, got {videos.shape[1:]}")
@@ -326,7 +328,7 @@ def train_judge(
             raise FloatingPointError(f"judge training diverged in epoch {epoch + 1}")
         log.info("judge epoch %d/%d: loss %.3f, train accuracy %.3f", epoch + 1, config.epochs, total / seen, hits / seen)
 
-    out = _embed(net.eval(), test_videos, device, config.precision, 64)
+    out = embed(net.eval(), test_videos, device, config.precision)
     test_acc, test_class_acc = accuracy(out.labels, test_labels, len(class_names))
     log.info(
         "judge trained in %.0f s: held-out accuracy %.3f on %d real test clips",
