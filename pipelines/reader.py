@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -79,6 +80,17 @@ class ClipDataset:
         short = {label: n for label, n in seen.items() if n < k}
         if short:
             raise ValueError(f"{self.root} has fewer than {k} clips for labels {short}")
+        return self._view(rows)
+
+    def subset(self, indices: Sequence[int]) -> ClipDataset:
+        """A view of the clips at ``indices`` (positions in this dataset), in that order.
+
+        For selections the index columns cannot express, such as keeping the
+        synthetic clips that a classifier of one's own labels as intended.
+        """
+        return self._view([self.rows[i] for i in indices])
+
+    def _view(self, rows: list[dict]) -> ClipDataset:
         view = copy.copy(self)
         view.rows = rows
         return view

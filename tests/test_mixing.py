@@ -121,3 +121,12 @@ def test_first_per_class_is_a_nested_k_shot_view(real):
     assert {r["key"] for r in three.rows} <= {r["key"] for r in five.rows}
     with pytest.raises(ValueError, match="fewer than 7"):
         train.first_per_class(7)
+
+
+def test_subset_is_a_view_that_mixes_like_the_whole(real):
+    train = ClipDataset(real, split="train")
+    picked = train.subset([3, 0])
+    assert [r["key"] for r in picked.rows] == [train.rows[3]["key"], train.rows[0]["key"]]
+    assert torch.equal(picked[1][0], train[0][0]) and len(train) > 2  # the parent is untouched
+    mixed = MixedClips(train, [picked], synthetic_fraction=0.25, seed=0)
+    assert sum(1 for _ in mixed) == len(mixed)
