@@ -15,12 +15,13 @@ busy spell on a shared machine hits all three alike):
   with torch's default threads, as a plain script would run, and once with one.
 
 The first configuration is also run end to end with other splits of the cores
-between torch and the encode threads (``split_cores``), to show why the
-shipped split is what it is; these and the naive loop run in the first two
+between torch and the encode threads (``split_cores``): half the cores each,
+and every core each at one priority, to show why the shipped split (every core
+each, encoders at the lowest priority) is what it is; these and the naive loop run in the first two
 reps only (they are slow). Medians are reported; every run is kept in
 ``bench/results/generation_throughput.json`` with its CPU seconds.
 
-    python -m bench.generation_throughput [--reps 3] [--clips 256]
+    python -m bench.generation_throughput [--reps 3] [--clips 1024]
 """
 
 from __future__ import annotations
@@ -98,10 +99,10 @@ def naive_run(G, fps: float, n: int, threads: int, out: Path, device) -> dict:
         shutil.rmtree(out, ignore_errors=True)
 
 
-def split_variant(torch_threads: int, encode_threads: int):
+def split_variant(torch_threads: int, encode_threads: int, background: bool):
     """Make generation split the cores as given instead of by ``split_cores``."""
     def split(cores, device_type="cpu"):
-        return torch_threads, encode_threads
+        return torch_threads, encode_threads, background
 
     return mock.patch("pipelines.generate.split_cores", split)
 
@@ -109,7 +110,7 @@ def split_variant(torch_threads: int, encode_threads: int):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reps", type=int, default=3)
-    parser.add_argument("--clips", type=int, default=256, help="clips per end-to-end run at 64x64 (half at 128x128)")
+    parser.add_argument("--clips", type=int, default=1024, help="clips per end-to-end run at 64x64 (half at 128x128)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
@@ -121,7 +122,8 @@ def main() -> None:
     thread_options = sorted({1, default_threads})
     device = resolve_device("auto")
     shipped_split = split_cores(available_cores(), device.type)
-    variants = [v for v in [(default_threads, 2), (1, 1)] if v != shipped_split]
+    # what generation did before: half the cores each, all at one priority; and every core each at one priority
+    variants = [v for v in [(max(1, default_threads // 2), 2, False), (default_threads, 2, False)] if v != shipped_split]
     configs = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -160,7 +162,7 @@ def main() -> None:
             }
             if i == 0:
                 entry["split_variants"] = [
-                    {"torch_threads": v[0], "encode_threads": v[1], **summarise(runs, n)}
+                    {"torch_threads": v[0], "encode_threads": v[1], "encode_in_background": v[2], **summarise(runs, n)}
                     for v, runs in variant_runs.items()
                 ]
                 naive = {f"torch_threads_{t}": summarise(runs, NAIVE_CLIPS) for t, runs in naive_runs.items()}
@@ -198,7 +200,8 @@ def main() -> None:
         rows.append([name + " end-to-end", f"{e['clips_per_s']:.1f}", f"{e['cpu_s_per_clip']:.4f}", e["cores_used"],
                      f"{c['end_to_end_ratio']:.2f} (cpu {c['cpu_ratio']:.2f})"])
         for v in c.get("split_variants", []):
-            rows.append([f"  split torch {v['torch_threads']} / encode {v['encode_threads']}",
+            priority = "encode in background" if v["encode_in_background"] else "one priority"
+            rows.append([f"  split torch {v['torch_threads']} / encode {v['encode_threads']}, {priority}",
                          f"{v['clips_per_s']:.1f}", f"{v['cpu_s_per_clip']:.4f}", v["cores_used"],
                          f"{v['clips_per_s'] / raw['clips_per_s']:.2f}"])
         for key, fig in c.get("naive", {}).items():

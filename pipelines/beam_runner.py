@@ -33,7 +33,9 @@ class Producer(Protocol):
     Pickled to every worker; ``setup`` runs there before the first shard. A
     producer that sets an ``encode_threads`` attribute in ``setup`` chooses how
     many threads encode beside it (it knows its device and the cores it uses);
-    otherwise the shard job's count applies.
+    otherwise the shard job's count applies. One that sets ``encode_in_background``
+    true keeps every core busy itself, and has the encoders take what it leaves
+    (:class:`ShardWriter`'s ``background``).
     """
 
     def setup(self) -> None: ...
@@ -59,7 +61,8 @@ class WriteShardFn(beam.DoFn):
         self.producer.setup()
 
     def start_bundle(self):
-        self.writer = ShardWriter(self.job, getattr(self.producer, "encode_threads", None))
+        self.writer = ShardWriter(self.job, getattr(self.producer, "encode_threads", None),
+                                  getattr(self.producer, "encode_in_background", False))
 
     def process(self, shard: ShardTask):
         if self.job.finished(shard):

@@ -35,15 +35,19 @@ def available_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def split_cores(cores: int, device_type: str = "cpu") -> tuple[int, int]:
-    """(torch intra-op threads, encode threads) for a worker with ``cores`` CPU cores of its own.
+def split_cores(cores: int, device_type: str = "cpu") -> tuple[int, int, bool]:
+    """(torch intra-op threads, encode threads, encode in background) for a worker with ``cores`` CPU cores.
 
-    On a GPU one torch thread feeds the device and every core encodes.
+    On a GPU one torch thread feeds the device and every core encodes. On the
+    CPU torch gets every core and so do the encoders, at the lowest priority:
+    the generator is the expensive part, and the encoders fill the gaps it
+    leaves (between operators, batches and shards). Splitting the cores
+    instead left the encoders' share idle half the time; sharing them at equal
+    priority stalled torch's threads on each other (measured in the README).
     """
     if device_type != "cpu":
-        return 1, max(2, cores)
-    torch_threads = max(1, cores // 2)
-    return torch_threads, max(2, cores - torch_threads)
+        return 1, max(2, cores), False
+    return cores, max(2, cores), True
 
 
 # The last generator loaded in this process. Beam's DaskRunner calls a DoFn's
@@ -71,7 +75,8 @@ class GeneratorProducer:
 
     ``cores`` is how many CPU cores this worker may use (default: all the
     process may run on); :func:`split_cores` shares them between torch and the
-    encode threads, whose number ``setup`` leaves in ``encode_threads``.
+    encode threads, whose number and priority ``setup`` leaves in
+    ``encode_threads`` and ``encode_in_background``.
     """
 
     def __init__(self, checkpoint: str | os.PathLike, cfg: GenerateConfig, cores: int | None = None):
@@ -86,7 +91,9 @@ class GeneratorProducer:
 
         self.device = resolve_device(self.cfg.device)
         self.generator, self.meta = _load_cached(self.checkpoint, self.device)
-        self.torch_threads, self.encode_threads = split_cores(self.cores or available_cores(), self.device.type)
+        self.torch_threads, self.encode_threads, self.encode_in_background = split_cores(
+            self.cores or available_cores(), self.device.type
+        )
 
     def __call__(self, shard: ShardTask):
         from generators import boxes_from_mask, sample, torch_threads

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -188,11 +189,21 @@ class ShardWriter:
     zero at every shard boundary.
     """
 
-    def __init__(self, job: ShardJob, encode_threads: int | None = None):
-        """``encode_threads`` overrides the job's own count (a producer may know better how many cores it leaves)."""
+    def __init__(self, job: ShardJob, encode_threads: int | None = None, background: bool = False):
+        """``encode_threads`` overrides the job's own count (a producer may know better how many cores it leaves).
+
+        ``background`` runs the encode and finishing threads at the lowest CPU
+        priority, for a producer that keeps every core busy itself (the
+        generator on CPU): they then take only the cycles it leaves, instead of
+        stalling its threads, which meet at a barrier after every operator.
+        The two-shard limit is the back-pressure: when they fall behind, the
+        producer waits in :meth:`drain` and they get the cores. Linux only,
+        where a thread's nice value is its own; elsewhere it is ignored.
+        """
         self.job = job
-        self._encoder = ThreadPoolExecutor(encode_threads or job.encode_threads, thread_name_prefix="encode")
-        self._finisher = ThreadPoolExecutor(1, thread_name_prefix="finish-shard")
+        lower = _lower_thread_priority if background and sys.platform == "linux" else None
+        self._encoder = ThreadPoolExecutor(encode_threads or job.encode_threads, "encode", initializer=lower)
+        self._finisher = ThreadPoolExecutor(1, "finish-shard", initializer=lower)
         self._pending: Future | None = None
 
     def submit(self, shard: ShardTask, produce: Iterable[ProducedClip | Quarantined]) -> list[Path]:
@@ -211,3 +222,8 @@ class ShardWriter:
         """Stop the threads; a shard being finished is completed, queued encodes are dropped."""
         self._finisher.shutdown(wait=True)
         self._encoder.shutdown(wait=True, cancel_futures=True)
+
+
+def _lower_thread_priority() -> None:
+    """Give the calling thread (not the process: Linux keeps a nice value per thread) the lowest CPU priority."""
+    os.setpriority(os.PRIO_PROCESS, 0, 19)

@@ -1,5 +1,8 @@
 """The shard writer finishes a shard while the next is produced; generation shares the cores it is given."""
 
+import os
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -51,11 +54,26 @@ def test_a_shard_that_fails_to_finish_is_reported_and_leaves_no_part(tmp_path):
     assert not job.part_path(SHARDS[0]).exists()
 
 
-def test_cores_are_shared_between_torch_and_the_encoders():
-    assert split_cores(1) == (1, 2)
-    assert split_cores(2) == (1, 2)
-    assert split_cores(16) == (8, 8)
-    assert split_cores(16, "cuda") == (1, 16)
+def test_on_cpu_torch_gets_every_core_and_the_encoders_take_what_it_leaves():
+    assert split_cores(1) == (1, 2, True)
+    assert split_cores(2) == (2, 2, True)
+    assert split_cores(16) == (16, 16, True)
+    assert split_cores(16, "cuda") == (1, 16, False)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="per-thread nice values are Linux's")
+def test_background_writer_threads_run_at_the_lowest_priority_and_the_caller_keeps_its_own(tmp_path):
+    job = ShardJob(tmp_path, origin="real", fps=8)
+    caller = os.getpriority(os.PRIO_PROCESS, 0)
+    for background, expected in ((True, 19), (False, caller)):
+        writer = ShardWriter(job, encode_threads=2, background=background)
+        try:
+            nice = lambda: os.getpriority(os.PRIO_PROCESS, 0)  # noqa: E731  (the calling thread's own)
+            assert writer._encoder.submit(nice).result() == expected
+            assert writer._finisher.submit(nice).result() == expected
+        finally:
+            writer.close()
+    assert os.getpriority(os.PRIO_PROCESS, 0) == caller
 
 
 def test_generation_leaves_the_callers_torch_threads_as_they_were(tmp_path):
@@ -73,11 +91,11 @@ def test_generation_leaves_the_callers_torch_threads_as_they_were(tmp_path):
     producer = GeneratorProducer(checkpoint, GenerateConfig(batch_size=4, device="cpu"), cores=2)
     producer.setup()
     before = torch.get_num_threads()
-    torch.set_num_threads(3)  # not what the producer uses (one of its two cores)
+    torch.set_num_threads(3)  # not what the producer uses (its two cores)
     try:
         videos = [clip.video for clip in producer(shard)]
         assert torch.get_num_threads() == 3
     finally:
         torch.set_num_threads(before)
     assert len(videos) == len(shard.clips)
-    assert (producer.torch_threads, producer.encode_threads) == (1, 2)
+    assert (producer.torch_threads, producer.encode_threads, producer.encode_in_background) == (2, 2, True)
