@@ -101,7 +101,7 @@ def naive_run(G, fps: float, n: int, threads: int, out: Path, device) -> dict:
 
 def split_variant(torch_threads: int, encode_threads: int, background: bool):
     """Make generation split the cores as given instead of by ``split_cores``."""
-    def split(cores, device_type="cpu"):
+    def split(cores, device_type="cpu", sole_worker=False):
         return torch_threads, encode_threads, background
 
     return mock.patch("pipelines.generate.split_cores", split)
@@ -121,7 +121,7 @@ def main() -> None:
     default_threads = torch.get_num_threads()
     thread_options = sorted({1, default_threads})
     device = resolve_device("auto")
-    shipped_split = split_cores(available_cores(), device.type)
+    shipped_split = split_cores(available_cores(), device.type, sole_worker=True)  # the DirectRunner's one worker
     # what generation did before: half the cores each, all at one priority; and every core each at one priority
     variants = [v for v in [(max(1, default_threads // 2), 2, False), (default_threads, 2, False)] if v != shipped_split]
     configs = []

@@ -35,19 +35,27 @@ def available_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def split_cores(cores: int, device_type: str = "cpu") -> tuple[int, int, bool]:
+def split_cores(cores: int, device_type: str = "cpu", sole_worker: bool = False) -> tuple[int, int, bool]:
     """(torch intra-op threads, encode threads, encode in background) for a worker with ``cores`` CPU cores.
 
     On a GPU one torch thread feeds the device and every core encodes. On the
-    CPU torch gets every core and so do the encoders, at the lowest priority:
-    the generator is the expensive part, and the encoders fill the gaps it
-    leaves (between operators, batches and shards). Splitting the cores
-    instead left the encoders' share idle half the time; sharing them at equal
-    priority stalled torch's threads on each other (measured in the README).
+    CPU, a worker alone on its machine gives torch every core and so the
+    encoders, at the lowest priority: the generator is the expensive part,
+    and the encoders fill the gaps it leaves (between operators, batches and
+    shards). Splitting the cores instead left the encoders' share idle half
+    the time; sharing them at equal priority stalled torch's threads on each
+    other. Workers that share a machine split it (half the cores to torch,
+    the rest encode, one priority): there, another process's torch threads
+    keep a background encoder that holds the GIL off the cores while this
+    worker's generator waits for the GIL (two local Dask workers ran at 67
+    clips/s with background encoders, 156 with the split; the README has the figures).
     """
     if device_type != "cpu":
         return 1, max(2, cores), False
-    return cores, max(2, cores), True
+    if sole_worker:
+        return cores, max(2, cores), True
+    torch_threads = max(1, cores // 2)
+    return torch_threads, max(2, cores - torch_threads), False
 
 
 # The last generator loaded in this process. Beam's DaskRunner calls a DoFn's
@@ -74,15 +82,18 @@ class GeneratorProducer:
     """Samples a shard's clips from a checkpoint's EMA generator, ``batch_size`` at a time.
 
     ``cores`` is how many CPU cores this worker may use (default: all the
-    process may run on); :func:`split_cores` shares them between torch and the
-    encode threads, whose number and priority ``setup`` leaves in
-    ``encode_threads`` and ``encode_in_background``.
+    process may run on) and ``sole_worker`` whether it has its machine to
+    itself; :func:`split_cores` shares the cores between torch and the encode
+    threads, whose number and priority ``setup`` leaves in ``encode_threads``
+    and ``encode_in_background``.
     """
 
-    def __init__(self, checkpoint: str | os.PathLike, cfg: GenerateConfig, cores: int | None = None):
+    def __init__(self, checkpoint: str | os.PathLike, cfg: GenerateConfig, cores: int | None = None,
+                 sole_worker: bool = False):
         self.checkpoint = str(checkpoint)
         self.cfg = cfg
         self.cores = cores
+        self.sole_worker = sole_worker
         self.generator = None
         self.meta: dict = {}
 
@@ -92,7 +103,7 @@ class GeneratorProducer:
         self.device = resolve_device(self.cfg.device)
         self.generator, self.meta = _load_cached(self.checkpoint, self.device)
         self.torch_threads, self.encode_threads, self.encode_in_background = split_cores(
-            self.cores or available_cores(), self.device.type
+            self.cores or available_cores(), self.device.type, self.sole_worker
         )
 
     def __call__(self, shard: ShardTask):
@@ -138,7 +149,7 @@ def generate_dataset(
     class_names = meta["class_names"]
     tasks = plan_synthetic(class_names, planned_counts(cfg, class_names), cfg.seed)
     job = ShardJob(out_dir, origin="synthetic", fps=meta["clip"].fps, crf=cfg.crf, preset=cfg.preset)
-    producer = GeneratorProducer(checkpoint, cfg, _local_worker_cores(beam_cfg))
+    producer = GeneratorProducer(checkpoint, cfg, *_local_worker_share(beam_cfg))
     shards = into_shards(tasks, cfg.shard_size)
     try:
         return run_shard_pipeline(shards, job, producer, beam_cfg, Path(out_dir) / INDEX_NAME)
@@ -146,9 +157,12 @@ def generate_dataset(
         _LOADED.clear()  # this process does not keep the model once its run is over
 
 
-def _local_worker_cores(beam_cfg: BeamConfig) -> int | None:
-    """Cores per worker when all workers run on this machine; None on a remote cluster (each worker counts its own)."""
+def _local_worker_share(beam_cfg: BeamConfig) -> tuple[int | None, bool]:
+    """(cores per worker, whether it is the machine's only worker) when all workers run on this machine.
+
+    On a remote cluster each worker counts its own cores and may have neighbours: (None, False).
+    """
     if beam_cfg.runner == "dask" and beam_cfg.dask_address:
-        return None
+        return None, False
     workers = beam_cfg.direct_num_workers if beam_cfg.runner == "direct" else beam_cfg.dask_workers
-    return max(1, available_cores() // workers)
+    return max(1, available_cores() // workers), workers == 1

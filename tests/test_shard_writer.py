@@ -54,11 +54,17 @@ def test_a_shard_that_fails_to_finish_is_reported_and_leaves_no_part(tmp_path):
     assert not job.part_path(SHARDS[0]).exists()
 
 
-def test_on_cpu_torch_gets_every_core_and_the_encoders_take_what_it_leaves():
-    assert split_cores(1) == (1, 2, True)
-    assert split_cores(2) == (2, 2, True)
-    assert split_cores(16) == (16, 16, True)
-    assert split_cores(16, "cuda") == (1, 16, False)
+def test_a_sole_cpu_worker_gives_torch_every_core_and_the_encoders_what_it_leaves():
+    assert split_cores(1, sole_worker=True) == (1, 2, True)
+    assert split_cores(2, sole_worker=True) == (2, 2, True)
+    assert split_cores(16, sole_worker=True) == (16, 16, True)
+
+
+def test_workers_sharing_a_machine_split_their_cores_at_one_priority():
+    assert split_cores(1) == (1, 2, False)
+    assert split_cores(2) == (1, 2, False)
+    assert split_cores(16) == (8, 8, False)
+    assert split_cores(16, "cuda") == split_cores(16, "cuda", sole_worker=True) == (1, 16, False)
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="per-thread nice values are Linux's")
@@ -88,7 +94,7 @@ def test_generation_leaves_the_callers_torch_threads_as_they_were(tmp_path):
              "rng": torch.Generator().get_state()}
     checkpoint = save_checkpoint(tmp_path / "g.pt", state)
     shard = into_shards(plan_procedural(["a", "b"], 4, 0.25, 0), 8)[0]
-    producer = GeneratorProducer(checkpoint, GenerateConfig(batch_size=4, device="cpu"), cores=2)
+    producer = GeneratorProducer(checkpoint, GenerateConfig(batch_size=4, device="cpu"), cores=2, sole_worker=True)
     producer.setup()
     before = torch.get_num_threads()
     torch.set_num_threads(3)  # not what the producer uses (its two cores)
