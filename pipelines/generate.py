@@ -45,10 +45,10 @@ def split_cores(cores: int, device_type: str = "cpu", sole_worker: bool = False)
     shards). Splitting the cores instead left the encoders' share idle half
     the time; sharing them at equal priority stalled torch's threads on each
     other. Workers that share a machine split it (half the cores to torch,
-    the rest encode, one priority): there, another process's torch threads
-    keep a background encoder that holds the GIL off the cores while this
-    worker's generator waits for the GIL (two local Dask workers ran at 67
-    clips/s with background encoders, 156 with the split; the README has the figures).
+    the rest encode, one priority): two local Dask workers ran at 67 clips/s
+    with background encoders and 156 with the split (README, "Dask"), most
+    likely because another process's torch threads keep a background encoder
+    that holds the GIL off the cores while this worker's generator waits for it.
     """
     if device_type != "cpu":
         return 1, max(2, cores), False
