@@ -106,20 +106,23 @@ class _VideoSource(_Strict):
         return _distinct_classes(v)
 
 
-class UCF101Source(_VideoSource):
+class _OfficialSplitsSource(_VideoSource):
+    """A benchmark released with three official train/test splits in files of its own."""
+
+    split: int = Field(1, ge=1, le=3, description="official train/test split number (1, 2 or 3)")
+    splits_dir: str | None = Field(None, description="folder of the official split lists; default: looked for in and beside root")
+
+
+class UCF101Source(_OfficialSplitsSource):
     """UCF-101 exactly as released: ``<root>/<Class>/v_<Class>_gNN_cNN.avi`` plus ``ucfTrainTestlist/``."""
 
     kind: Literal["ucf101"] = "ucf101"
-    split: int = Field(1, ge=1, le=3, description="official train/test split number (1, 2 or 3)")
-    splits_dir: str | None = Field(None, description="folder of the official split lists; default: looked for in and beside root")
 
 
-class HMDB51Source(_VideoSource):
+class HMDB51Source(_OfficialSplitsSource):
     """HMDB-51: ``<root>/<class>/*.avi`` plus the per-class ``<class>_test_split<k>.txt`` files."""
 
     kind: Literal["hmdb51"] = "hmdb51"
-    split: int = Field(1, ge=1, le=3, description="official train/test split number (1, 2 or 3)")
-    splits_dir: str | None = Field(None, description="folder of the official split lists; default: looked for in and beside root")
 
 
 class KineticsSource(_VideoSource):
