@@ -17,8 +17,8 @@ busy spell on a shared machine hits all three alike):
 The first configuration is also run end to end with other splits of the cores
 between torch and the encode threads (``split_cores``): half the cores each,
 and every core each at one priority, to show why the shipped split (every core
-each, encoders at the lowest priority) is what it is; these and the naive loop run in the first two
-reps only (they are slow). Medians are reported; every run is kept in
+each, encoders at the lowest priority) is what it is; these and the naive loop
+run in the first two reps only (they are slow). Medians are reported; every run is kept in
 ``bench/results/generation_throughput.json`` with its CPU seconds.
 
     python -m bench.generation_throughput [--reps 3] [--clips 1024]
