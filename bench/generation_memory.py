@@ -5,14 +5,14 @@ Each count runs in a fresh child process (so its peak is its own):
 deployment's model (z 64, 32 channels; untrained weights), batch 32, 64 clips
 per shard. RSS is sampled every 0.2 s; the kernel's own peak (``ru_maxrss``)
 is recorded too, and the peak is split at the final merge of the index parts
-(``merge_indexes``), the one step that holds the whole index. A shard's clips
-are held until its tar is written and at most two shards are in flight, so the
-peak while clips are made should depend on the shard size, not the count.
+(``merge_indexes``). Nothing in a run should hold something per clip: the plan
+is sent to the workers as shard numbers (each works out its shard's clips), a
+shard's clips are held until its tar is written, at most two shards are in
+flight, and the merge streams the parts into the index a row group at a time.
 
 Each count is run with Arrow's default allocator (mimalloc in the wheels) and
 with the system one (``ARROW_DEFAULT_MEMORY_POOL=system``), because mimalloc
-keeps the pages that sorting and writing the index freed, which shows up as
-growth with the count that is not live data.
+keeps pages that Arrow freed, which can look like growth that is not live data.
 
     python -m bench.generation_memory [--counts 1000 10000]
 """

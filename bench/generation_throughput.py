@@ -78,7 +78,7 @@ def naive_run(G, fps: float, n: int, threads: int, out: Path, device) -> dict:
     from pipelines.plan import plan_synthetic
     from pipelines.video_io import encode_mp4
 
-    tasks = plan_synthetic(CLASSES, {c: n // len(CLASSES) for c in CLASSES}, base_seed=1)
+    tasks = list(plan_synthetic(CLASSES, {c: n // len(CLASSES) for c in CLASSES}, base_seed=1, shard_size=n).tasks())
 
     def run():
         out.mkdir(parents=True)

@@ -90,7 +90,9 @@ def main() -> None:
 
     G, meta = load_generator(checkpoint)
     names, gen = meta["class_names"], config.generate
-    plan = plan_synthetic(names, planned_counts(gen, names), gen.seed)
+    # By key (class by class), the order these figures were first measured in; "shuffled" depends on it.
+    planned = plan_synthetic(names, planned_counts(gen, names), gen.seed, gen.shard_size)
+    plan = sorted(planned.tasks(), key=lambda t: t.key)
     labels, keys = [t.label for t in plan], [t.key for t in plan]
     trained = sample(G, labels, [t.seed for t in plan], gen.truncation, precision=gen.precision).videos
     real_train = ClipDataset(real, split="train")

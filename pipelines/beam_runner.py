@@ -19,7 +19,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.transforms.window import GlobalWindows
 
 from pipelines.index_io import merge_indexes
-from pipelines.plan import ShardTask
+from pipelines.plan import ClassPlan, ShardTask
 from pipelines.progress import PartsProgress
 from pipelines.shard_job import ProducedClip, Quarantined, ShardJob, ShardWriter
 from schemas.config import BeamConfig
@@ -67,7 +67,7 @@ class WriteShardFn(beam.DoFn):
     def process(self, shard: ShardTask):
         if self.job.finished(shard):
             log.info("%s already finished, reusing it", shard.name)
-            yield str(self.job.part_path(shard))
+            yield str(self.job.part_path(shard.shard_id))
         else:
             for part in self.writer.submit(shard, self.producer(shard)):
                 yield str(part)
@@ -105,26 +105,31 @@ def _pipeline(cfg: BeamConfig) -> beam.Pipeline:
 
 
 def run_shard_pipeline(
-    shards: list[ShardTask], job: ShardJob, producer: Producer, cfg: BeamConfig, index_path: str | os.PathLike
+    plan: ClassPlan | list[ShardTask], job: ShardJob, producer: Producer, cfg: BeamConfig,
+    index_path: str | os.PathLike,
 ) -> Path:
-    """Make every shard of the plan, then merge the per-shard index parts into ``index_path``."""
-    if not shards:
+    """Make every shard of the plan, then merge the per-shard index parts into ``index_path``.
+
+    A :class:`ClassPlan` is sent as shard numbers and each worker works out
+    its shard's clips, so the launching process holds nothing per clip; a list
+    of shards (clips of listed videos) is sent as it is.
+    """
+    if not len(plan):
         raise ValueError("the plan has no clips to make")
     job.remove_stale_temporaries()
-    parts = [job.part_path(s) for s in shards]
     cluster = _local_dask_cluster(cfg) if cfg.runner == "dask" and not cfg.dask_address else None
     try:
         if cluster is not None:
             cfg = cfg.model_copy(update={"dask_address": cluster.scheduler_address})
-        log.info("running %d shards on the %s runner", len(shards), cfg.runner)
+        log.info("running %d shards on the %s runner", len(plan), cfg.runner)
         p = _pipeline(cfg)
-        (
-            p
-            | "Plan" >> beam.Create(shards)
-            | "Spread" >> beam.Reshuffle()
-            | "WriteShards" >> beam.ParDo(WriteShardFn(job, producer))
-        )
-        with PartsProgress(parts, what=str(job.out_dir)):
+        if isinstance(plan, ClassPlan):
+            ids = p | "Plan" >> beam.Create(range(len(plan))) | "Spread" >> beam.Reshuffle()
+            shards = ids | "Clips" >> beam.Map(plan.shard)
+        else:
+            shards = p | "Plan" >> beam.Create(plan) | "Spread" >> beam.Reshuffle()
+        shards | "WriteShards" >> beam.ParDo(WriteShardFn(job, producer))
+        with PartsProgress(job.part_path, len(plan), what=str(job.out_dir)):
             result = p.run()
             result.wait_until_finish()
         if getattr(result, "client", None) is not None:  # the DaskRunner's own client
@@ -132,6 +137,7 @@ def run_shard_pipeline(
     finally:
         if cluster is not None:
             cluster.close()
+    parts = [job.part_path(i) for i in range(len(plan))]
     missing = [str(p) for p in parts if not p.is_file()]
     if missing:
         raise RuntimeError(f"the pipeline finished but {len(missing)} shards have no index part: {missing[:5]}")

@@ -22,7 +22,7 @@ import os
 from pathlib import Path
 
 from pipelines.beam_runner import run_shard_pipeline
-from pipelines.plan import ShardTask, into_shards, plan_synthetic
+from pipelines.plan import ShardTask, plan_synthetic
 from pipelines.shard_job import ProducedClip, ShardJob
 from schemas.config import BeamConfig, GenerateConfig
 
@@ -147,12 +147,11 @@ def generate_dataset(
     """
     meta = _load_cached(str(checkpoint), "cpu")[1]
     class_names = meta["class_names"]
-    tasks = plan_synthetic(class_names, planned_counts(cfg, class_names), cfg.seed)
+    plan = plan_synthetic(class_names, planned_counts(cfg, class_names), cfg.seed, cfg.shard_size)
     job = ShardJob(out_dir, origin="synthetic", fps=meta["clip"].fps, crf=cfg.crf, preset=cfg.preset)
     producer = GeneratorProducer(checkpoint, cfg, *_local_worker_share(beam_cfg))
-    shards = into_shards(tasks, cfg.shard_size)
     try:
-        return run_shard_pipeline(shards, job, producer, beam_cfg, Path(out_dir) / INDEX_NAME)
+        return run_shard_pipeline(plan, job, producer, beam_cfg, Path(out_dir) / INDEX_NAME)
     finally:
         _LOADED.clear()  # this process does not keep the model once its run is over
 

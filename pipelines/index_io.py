@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
+from typing import Iterable, Iterator
 
 import pyarrow as pa
 import pyarrow.compute  # noqa: F401  (pa.compute)
@@ -17,29 +19,36 @@ class IndexFileError(ValueError):
 
 
 def write_index(rows_or_table: list[dict] | pa.Table, path: str | os.PathLike, extra_metadata: dict | None = None) -> Path:
-    """Write the index sorted by key, under a temporary name first, then rename.
+    """Write the index rows in the order given, under a temporary name first, then rename.
 
-    Sorting makes the file a pure function of its rows, whatever order Beam
-    workers finished in, so identical runs give identical bytes.
+    Callers give rows in shard order, each shard's in the order of its tar, so
+    reading the index front to back reads the shards front to back, and
+    identical runs give identical bytes whatever order Beam workers finished in.
     """
     table = rows_or_table if isinstance(rows_or_table, pa.Table) else index_table(rows_or_table)
-    table = table.cast(INDEX_SCHEMA).sort_by("key")
     meta = dict(INDEX_SCHEMA.metadata)
     for k, v in (extra_metadata or {}).items():
         meta[k.encode() if isinstance(k, str) else k] = v.encode() if isinstance(v, str) else v
-    table = table.replace_schema_metadata(meta)
+    table = table.cast(INDEX_SCHEMA).replace_schema_metadata(meta)
+    with _atomic(path) as tmp:
+        pq.write_table(table, tmp, compression="zstd")
+    return Path(path)
+
+
+@contextlib.contextmanager
+def _atomic(path: str | os.PathLike) -> Iterator[Path]:
+    """A temporary path beside ``path`` to write to; renamed to ``path`` after an fsync, removed on error."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
-        pq.write_table(table, tmp, compression="zstd")
+        yield tmp
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    return path
 
 
 def read_index(path: str | os.PathLike) -> pa.Table:
@@ -63,15 +72,29 @@ def read_metadata(path: str | os.PathLike) -> dict[str, str]:
     return {k.decode(): v.decode() for k, v in meta.items()}
 
 
-def merge_indexes(parts: list[str | os.PathLike], path: str | os.PathLike) -> Path:
-    """Concatenate per-shard index parts into one index; a key seen twice is an error."""
-    tables = [read_index(p) for p in sorted(map(str, parts))]
-    table = pa.concat_tables(tables) if tables else INDEX_SCHEMA.empty_table()
-    keys = table.column("key")
-    if len(keys) != len(pa.compute.unique(keys)):
-        dup = table.group_by("key").aggregate([("key", "count")]).filter(pa.compute.field("key_count") > 1)
-        raise IndexFileError(f"duplicate keys across shards: {dup.column('key').to_pylist()[:10]}")
-    return write_index(table, path)
+# Rows per row group of a merged index: a few MiB of index, so the merge holds
+# that much whatever the clip count, and readers can still skip by statistics.
+MERGE_ROW_GROUP = 4096
+
+
+def merge_indexes(parts: Iterable[str | os.PathLike], path: str | os.PathLike) -> Path:
+    """Concatenate per-shard index parts, in the order given, into one index, a part at a time.
+
+    At most one row group's rows are held, so memory does not grow with the
+    clip count. Keys are not checked for duplicates here: a part counts as
+    finished only when it holds exactly its shard's planned keys
+    (``ShardJob.finished``), and a plan's keys are unique by construction.
+    """
+    pending = INDEX_SCHEMA.empty_table()
+    with _atomic(path) as tmp, pq.ParquetWriter(tmp, INDEX_SCHEMA, compression="zstd") as writer:
+        for part in parts:
+            pending = pa.concat_tables([pending, read_index(part).cast(INDEX_SCHEMA)])
+            if pending.num_rows >= MERGE_ROW_GROUP:
+                writer.write_table(pending.slice(0, MERGE_ROW_GROUP))
+                pending = pending.slice(MERGE_ROW_GROUP).combine_chunks()
+        if pending.num_rows:
+            writer.write_table(pending)
+    return Path(path)
 
 
 def per_class_means(table: pa.Table, columns: tuple[str, ...] = ("motion", "flicker")) -> dict[str, dict[str, float]]:

@@ -96,7 +96,7 @@ def ingest_videos(
         shards = into_video_shards(tasks, shard_size)
         job = ShardJob(out_dir, origin="real", fps=clip.fps)
         run_shard_pipeline(shards, job, VideoProducer(clip, source.sampling), beam_cfg, index)
-        rejected = [QuarantineEntry(q["path"], q["reason"]) for s in shards for q in job.quarantined(s)]
+        rejected = [QuarantineEntry(q["path"], q["reason"]) for s in shards for q in job.quarantined(s.shard_id)]
         clips_per_split = dict(Counter(pq.read_table(index, columns=["split"]).column("split").to_pylist()))
     report = IngestReport(
         index=index,

@@ -8,8 +8,10 @@ how many other classes or clips were asked for.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 from dataclasses import dataclass
+from typing import Iterator
 
 from pipelines.listing import VideoItem
 from pipelines.shards import SHARD_NAME
@@ -41,45 +43,85 @@ def derive_seed(base_seed: int, label: int, index: int) -> int:
     return int.from_bytes(digest[:8], "little") & ((1 << 63) - 1)
 
 
-def plan_synthetic(class_names: list[str], counts: dict[str, int], base_seed: int) -> list[ClipTask]:
+@dataclass(frozen=True)
+class ClassPlan:
+    """Clips counted per class, cut into class-interleaved shards that are computed on demand.
+
+    Clips are ordered by (index within class, label), so shards take the
+    classes round-robin and each is class-balanced, which shard-level
+    shuffling in WebDataset-style readers relies on. Nothing per clip is
+    stored: :meth:`shard` works out shard ``i``'s clips from the counts, so a
+    plan of ten million clips is as small as one of ten, and the pipeline
+    sends workers shard numbers rather than lists of clips.
+    """
+
+    prefix: str  # of every key: "syn" or "real"
+    classes: tuple[tuple[int, str, int], ...]  # (label, name, clip count), by label
+    base_seed: int
+    shard_size: int
+    test_count: int = 0  # the last ``test_count`` clips of each class are the test split
+
+    def __post_init__(self):
+        if self.shard_size < 1:
+            raise ValueError(f"shard_size must be positive, got {self.shard_size}")
+
+    @property
+    def num_clips(self) -> int:
+        return sum(count for _, _, count in self.classes)
+
+    def __len__(self) -> int:
+        """The number of shards."""
+        return -(-self.num_clips // self.shard_size)
+
+    def shard(self, shard_id: int) -> ShardTask:
+        """Shard ``shard_id``: clips ``shard_id * shard_size`` onwards in (index, label) order."""
+        if not 0 <= shard_id < len(self):
+            raise IndexError(f"shard {shard_id} is outside this plan of {len(self)} shards")
+        start = shard_id * self.shard_size
+        wanted = min(self.shard_size, self.num_clips - start)
+        index = bisect.bisect_right(range(max(c for _, _, c in self.classes)), start, key=self._clips_before) - 1
+        skip = start - self._clips_before(index)
+        clips: list[ClipTask] = []
+        while len(clips) < wanted:
+            row = [(label, name, count) for label, name, count in self.classes if count > index]
+            for label, name, count in row[skip : skip + wanted - len(clips)]:
+                split = "test" if index >= count - self.test_count else "train"
+                key = f"{self.prefix}-c{label:03d}-{index:06d}"
+                clips.append(ClipTask(key, label, name, index, derive_seed(self.base_seed, label, index), split))
+            index, skip = index + 1, 0
+        return ShardTask(shard_id, tuple(clips))
+
+    def __iter__(self) -> Iterator[ShardTask]:
+        return (self.shard(i) for i in range(len(self)))
+
+    def tasks(self) -> Iterator[ClipTask]:
+        """Every planned clip, in shard order."""
+        return (task for shard in self for task in shard.clips)
+
+    def _clips_before(self, index: int) -> int:
+        """How many clips come before the first clip of number ``index``."""
+        return sum(min(count, index) for _, _, count in self.classes)
+
+
+def plan_synthetic(class_names: list[str], counts: dict[str, int], base_seed: int, shard_size: int) -> ClassPlan:
     """Clips to generate: ``counts[name]`` clips of each named class, labelled by its trained index."""
     unknown = [c for c in counts if c not in class_names]
     if unknown:
         raise ValueError(f"cannot generate unknown classes {unknown}; the generator knows {class_names}")
-    tasks = []
-    for name, n in counts.items():
-        label = class_names.index(name)
-        for i in range(n):
-            tasks.append(ClipTask(f"syn-c{label:03d}-{i:06d}", label, name, i, derive_seed(base_seed, label, i), "train"))
-    return tasks
+    classes = sorted((class_names.index(name), name, n) for name, n in counts.items() if n > 0)
+    if not classes:
+        raise ValueError(f"the plan has no clips to make: counts {counts}")
+    return ClassPlan("syn", tuple(classes), base_seed, shard_size)
 
 
-def plan_procedural(class_names: list[str], clips_per_class: int, test_fraction: float, base_seed: int) -> list[ClipTask]:
+def plan_procedural(class_names: list[str], clips_per_class: int, test_fraction: float, base_seed: int,
+                    shard_size: int) -> ClassPlan:
     """Real clips of the procedural set; the last ``test_fraction`` of each class is the test split."""
     n_test = max(1, round(clips_per_class * test_fraction))
     if n_test >= clips_per_class:
         raise ValueError(f"test_fraction {test_fraction} leaves no training clips out of {clips_per_class}")
-    tasks = []
-    for label, name in enumerate(class_names):
-        for i in range(clips_per_class):
-            split = "test" if i >= clips_per_class - n_test else "train"
-            tasks.append(ClipTask(f"real-c{label:03d}-{i:06d}", label, name, i, derive_seed(base_seed, label, i), split))
-    return tasks
-
-
-def into_shards(tasks: list[ClipTask], shard_size: int) -> list[ShardTask]:
-    """Cut a plan into shards of ``shard_size`` clips, classes interleaved.
-
-    Round-robin over classes keeps every shard class-balanced, which is what
-    shard-level shuffling in WebDataset-style readers relies on.
-    """
-    if shard_size < 1:
-        raise ValueError(f"shard_size must be positive, got {shard_size}")
-    ordered = sorted(tasks, key=lambda t: (t.index, t.label))
-    return [
-        ShardTask(i, tuple(ordered[start : start + shard_size]))
-        for i, start in enumerate(range(0, len(ordered), shard_size))
-    ]
+    classes = tuple((label, name, clips_per_class) for label, name in enumerate(class_names))
+    return ClassPlan("real", classes, base_seed, shard_size, test_count=n_test)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from pipelines.beam_runner import run_shard_pipeline
-from pipelines.plan import ShardTask, into_shards, plan_procedural
+from pipelines.plan import ShardTask, plan_procedural
 from pipelines.procedural import render_clip
 from pipelines.shard_job import ProducedClip, ShardJob
 from schemas.classes import PROCEDURAL_CLASSES
@@ -49,6 +49,6 @@ def prepare_procedural(
     source: ProceduralSource, clip: ClipFormat, out_dir: str | os.PathLike, beam_cfg: BeamConfig, shard_size: int = 64
 ) -> Path:
     """Render the procedural set into ``out_dir`` (shards + index.parquet) and return the index path."""
-    tasks = plan_procedural(source_classes(source), source.clips_per_class, source.test_fraction, source.seed)
+    plan = plan_procedural(source_classes(source), source.clips_per_class, source.test_fraction, source.seed, shard_size)
     job = ShardJob(out_dir, origin="real", fps=clip.fps)
-    return run_shard_pipeline(into_shards(tasks, shard_size), job, ProceduralProducer(clip), beam_cfg, Path(out_dir) / INDEX_NAME)
+    return run_shard_pipeline(plan, job, ProceduralProducer(clip), beam_cfg, Path(out_dir) / INDEX_NAME)

@@ -13,22 +13,27 @@ import logging
 import threading
 import time
 from pathlib import Path
+from typing import Callable
 
 log = logging.getLogger(__name__)
 
 
 class PartsProgress:
-    """Context manager that logs ``done/total`` shards every ``every_s`` seconds while the block runs."""
+    """Context manager that logs ``done/total`` shards every ``every_s`` seconds while the block runs.
 
-    def __init__(self, parts: list[Path], what: str, every_s: float = 15.0):
-        self.parts = parts
+    ``part_path(i)`` is where shard ``i`` leaves its index part when it is finished.
+    """
+
+    def __init__(self, part_path: Callable[[int], Path], total: int, what: str, every_s: float = 15.0):
+        self.part_path = part_path
+        self.total = total
         self.what = what
         self.every_s = every_s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="parts-progress", daemon=True)
 
     def done(self) -> int:
-        return sum(p.is_file() for p in self.parts)
+        return sum(self.part_path(i).is_file() for i in range(self.total))
 
     def __enter__(self) -> "PartsProgress":
         self._start = time.monotonic()
@@ -46,7 +51,7 @@ class PartsProgress:
             self.report()
 
     def report(self) -> None:
-        done, total = self.done(), len(self.parts)
+        done, total = self.done(), self.total
         elapsed = time.monotonic() - self._start
         new = done - self._at_start
         left = f", about {(total - done) * elapsed / new:.0f} s left" if new and done < total else ""

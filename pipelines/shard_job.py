@@ -30,11 +30,12 @@ from pathlib import Path
 from typing import Iterable
 
 import numpy as np
+import pyarrow.parquet as pq
 
 from generators.metrics import flicker, motion
 from pipelines.index_io import IndexFileError, read_metadata, write_index
 from pipelines.plan import ClipTask, ShardTask
-from pipelines.shards import ShardMember, sha256_file, write_shard
+from pipelines.shards import SHARD_NAME, ShardMember, sha256_file, write_shard
 from pipelines.video_io import DEFAULT_PRESET, encode_mp4
 
 log = logging.getLogger(__name__)
@@ -75,33 +76,44 @@ class ShardJob:
         self.crf, self.preset = crf, preset
         self.encode_threads = encode_threads
 
-    def part_path(self, shard: ShardTask) -> Path:
-        return self.out_dir / PARTS_DIR / f"{Path(shard.name).stem}.parquet"
+    @property
+    def parts_dir(self) -> Path:
+        return self.out_dir / PARTS_DIR
 
-    def shard_path(self, shard: ShardTask) -> Path:
-        return self.out_dir / SHARDS_DIR / shard.name
+    def part_path(self, shard_id: int) -> Path:
+        return self.parts_dir / f"{Path(SHARD_NAME.format(shard_id)).stem}.parquet"
+
+    def shard_path(self, shard_id: int) -> Path:
+        return self.out_dir / SHARDS_DIR / SHARD_NAME.format(shard_id)
 
     def remove_stale_temporaries(self) -> None:
         """Delete temporary files that a killed run left behind; finished files never have such names."""
-        for folder in (self.out_dir, self.out_dir / SHARDS_DIR, self.out_dir / PARTS_DIR):
+        for folder in (self.out_dir, self.out_dir / SHARDS_DIR, self.parts_dir):
             for tmp in folder.glob(".*.tmp-*"):
                 log.info("removing %s, left by an interrupted run", tmp)
                 tmp.unlink(missing_ok=True)
 
     def finished(self, shard: ShardTask) -> bool:
-        """True when the shard's part exists and the tar on disk has the checksum the part recorded."""
-        part, tar = self.part_path(shard), self.shard_path(shard)
+        """True when the shard's part holds the planned keys and the tar on disk has the checksum it recorded.
+
+        The key check makes a part left by another plan (say, another shard
+        size in the same folder) count as unfinished, so it is redone rather
+        than merged, and no key reaches the index twice.
+        """
+        part, tar = self.part_path(shard.shard_id), self.shard_path(shard.shard_id)
         if not (part.is_file() and tar.is_file()):
             return False
         try:
-            recorded = read_metadata(part).get(_TAR_SHA_KEY)
-        except (OSError, IndexFileError, ValueError):
+            meta = read_metadata(part)
+            skipped = {k for q in json.loads(meta.get(_QUARANTINE_KEY, "[]")) for k in q["keys"]}
+            keys = pq.read_table(part, columns=["key"]).column("key").to_pylist()
+        except (OSError, IndexFileError, ValueError, KeyError, TypeError):
             return False
-        return recorded == sha256_file(tar)
+        return _matches_plan(shard, keys, skipped) and meta.get(_TAR_SHA_KEY) == sha256_file(tar)
 
-    def quarantined(self, shard: ShardTask) -> list[dict]:
+    def quarantined(self, shard_id: int) -> list[dict]:
         """What the finished shard's part says was skipped: ``{"path", "reason", "keys"}`` per source."""
-        return json.loads(read_metadata(self.part_path(shard)).get(_QUARANTINE_KEY, "[]"))
+        return json.loads(read_metadata(self.part_path(shard_id)).get(_QUARANTINE_KEY, "[]"))
 
     def collect(self, shard: ShardTask, produce: Iterable[ProducedClip | Quarantined], encoder: ThreadPoolExecutor):
         """Run the producer, handing each clip to ``encoder`` as it arrives; check the keys against the plan."""
@@ -114,10 +126,9 @@ class ShardJob:
                 continue
             produced.append(item)
             futures.append(encoder.submit(encode_mp4, item.video, self.fps, self.crf, self.preset))
-        skipped_keys = {k for q in skipped for k in q.keys}
-        planned = [t.key for t in shard.clips if t.key not in skipped_keys]
         got = [c.task.key for c in produced]
-        if got != planned or not skipped_keys <= {t.key for t in shard.clips}:
+        if not _matches_plan(shard, got, {k for q in skipped for k in q.keys}):
+            planned = [t.key for t in shard.clips]
             raise RuntimeError(f"{shard.name}: producer made keys {got[:3]}..., the plan says {planned[:3]}...")
         return produced, skipped, futures
 
@@ -126,7 +137,7 @@ class ShardJob:
     ) -> Path:
         """Wait for the shard's encodes, then write its tar and, last, its index part."""
         members = [ShardMember(c.task.key, f.result(), self._sidecar(c)) for c, f in zip(produced, futures)]
-        tar = self.shard_path(shard)
+        tar = self.shard_path(shard.shard_id)
         written = write_shard(tar, members)
         rows = [self._row(c, w, shard) for c, w in zip(produced, written)]
         meta = {_TAR_SHA_KEY: sha256_file(tar)}
@@ -134,7 +145,7 @@ class ShardJob:
             meta[_QUARANTINE_KEY] = json.dumps(
                 [{"path": q.path, "reason": q.reason, "keys": list(q.keys)} for q in skipped]
             )
-        part = write_index(rows, self.part_path(shard), meta)
+        part = write_index(rows, self.part_path(shard.shard_id), meta)
         log.info("wrote %s (%d clips, %d sources quarantined)", tar, len(rows), len(skipped))
         return part
 
@@ -175,6 +186,11 @@ class ShardJob:
             "fps": self.fps,
             **clip.fields,
         }
+
+
+def _matches_plan(shard: ShardTask, made: list[str], skipped: set[str]) -> bool:
+    """Whether the keys made, in order, and those skipped are exactly the shard's planned keys."""
+    return skipped <= {t.key for t in shard.clips} and made == [t.key for t in shard.clips if t.key not in skipped]
 
 
 class ShardWriter:

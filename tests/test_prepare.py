@@ -75,3 +75,35 @@ def test_each_clip_in_the_shard_is_a_valid_mp4(prepared):
     data = ClipDataset(prepared)
     for i in range(len(data)):
         assert decode_video(data.read_bytes(i)).shape == (8, 32, 32, 3)
+
+
+def test_index_rows_follow_the_shards_and_their_tars(prepared):
+    rows = read_index(prepared / "index.parquet").to_pylist()
+    assert [(r["shard"], r["offset"]) for r in rows] == sorted((r["shard"], r["offset"]) for r in rows)
+
+
+def test_parts_of_another_shard_size_are_redone_not_merged(prepared, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(prepared, copy)  # three shards of 5, 5 and 2 clips
+    prepare_procedural(SOURCE, CLIP, copy, BeamConfig(), shard_size=4)
+    rows = read_index(copy / "index.parquet").to_pylist()
+    keys = [r["key"] for r in rows]
+    assert len(keys) == len(set(keys)) == 12
+    assert [sum(r["shard"] == f"shards/shard-{i:06d}.tar" for r in rows) for i in range(3)] == [4, 4, 4]
+
+
+def test_the_merged_index_is_written_a_row_group_at_a_time(prepared, tmp_path, monkeypatch):
+    import pyarrow.parquet as pq
+
+    from pipelines import index_io
+    from schemas.index import SCHEMA_VERSION, schema_version_of
+
+    monkeypatch.setattr(index_io, "MERGE_ROW_GROUP", 4)
+    parts = sorted((prepared / "_parts").glob("*.parquet"))
+    merged = index_io.merge_indexes(parts, tmp_path / "index.parquet")
+    meta = pq.ParquetFile(merged).metadata
+    assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [4, 4, 4]
+    assert read_index(merged).equals(read_index(prepared / "index.parquet"))
+    assert schema_version_of(pq.read_table(merged)) == SCHEMA_VERSION

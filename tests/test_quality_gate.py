@@ -19,7 +19,7 @@ import pytest
 from flows.cli import deployment_parameters
 from pipelines import ClipDataset
 from pipelines.beam_runner import run_shard_pipeline
-from pipelines.plan import into_shards, plan_synthetic
+from pipelines.plan import plan_synthetic
 from pipelines.procedural import render_clip
 from pipelines.quality_gate import gate_candidate
 from pipelines.validate import validate_index
@@ -52,9 +52,16 @@ def demo_thresholds() -> QualityConfig:
     return QualityConfig.model_validate(deployment_parameters()["augment-demo"].get("quality", {}))
 
 
+SHARD_SIZE = 12
+
+
+def _plan():
+    return plan_synthetic(GATE_CLASSES, {c: PER_CLASS for c in GATE_CLASSES}, base_seed=0, shard_size=SHARD_SIZE)
+
+
 @pytest.fixture(scope="module")
 def plan():
-    return plan_synthetic(GATE_CLASSES, {c: PER_CLASS for c in GATE_CLASSES}, base_seed=0)
+    return list(_plan().tasks())
 
 
 @pytest.fixture(scope="module")
@@ -72,8 +79,10 @@ def _one_clip_for_every_label(plan, fresh, real):
     return np.repeat(fresh[:1], len(fresh), axis=0)
 
 
-def _labels_shuffled(plan, fresh, real):
-    return fresh[np.random.default_rng(0).permutation(len(fresh))]
+def _labels_of_another_class(plan, fresh, real):
+    """Each class's clips carry the next class's labels (a random shuffle would leave a third of them right)."""
+    position = {(t.label, t.index): j for j, t in enumerate(plan)}
+    return fresh[[position[((t.label + 1) % len(GATE_CLASSES), t.index)] for t in plan]]
 
 
 def _frozen(plan, fresh, real):
@@ -97,7 +106,7 @@ GENERATORS = {
         _one_clip_for_every_label,
         ["near_duplicate_fraction", "label_fidelity", "label_fidelity__jump", "diversity_ratio__walk_left"],
     ),
-    "labels shuffled": (_labels_shuffled, ["label_fidelity"]),
+    "labels of another class": (_labels_of_another_class, ["label_fidelity"]),
     "frozen clips": (_frozen, ["frozen_fraction", "motion_ratio"]),
     "copies of training clips": (_copies_of_training_clips, ["memorised_fraction"]),
     "flickering clips": (_flickering, ["flicker_ratio"]),
@@ -113,7 +122,7 @@ def _write_candidate(folder, plan, videos):
     """The clips as a candidate dataset, through the same Beam shard pipeline as generation."""
     producer = ArrayProducer({t.key: v for t, v in zip(plan, videos)})
     job = ShardJob(folder, "synthetic", GATE_CLIP["fps"])
-    run_shard_pipeline(into_shards(plan, 12), job, producer, BeamConfig(), folder / "index.parquet")
+    run_shard_pipeline(_plan(), job, producer, BeamConfig(), folder / "index.parquet")
     return folder
 
 

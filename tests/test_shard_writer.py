@@ -9,11 +9,11 @@ import torch
 
 from pipelines.generate import GeneratorProducer, split_cores
 from pipelines.index_io import read_index
-from pipelines.plan import into_shards, plan_procedural
+from pipelines.plan import plan_procedural
 from pipelines.shard_job import ProducedClip, ShardJob, ShardWriter
 from schemas.config import GenerateConfig
 
-SHARDS = into_shards(plan_procedural(["a", "b"], 4, 0.25, 0), 3)
+SHARDS = list(plan_procedural(["a", "b"], 4, 0.25, 0, shard_size=3))
 
 
 def _produce(shard):
@@ -30,10 +30,10 @@ def test_each_submit_returns_the_previous_shard_and_drain_the_last(tmp_path):
     finally:
         writer.close()
     assert returned[0] == []
-    assert [p for parts in returned for p in parts] == [job.part_path(s) for s in SHARDS]
+    assert [p for parts in returned for p in parts] == [job.part_path(s.shard_id) for s in SHARDS]
     assert all(job.finished(s) for s in SHARDS)
-    assert [r["key"] for s in SHARDS for r in read_index(job.part_path(s)).to_pylist()] == [
-        t.key for s in SHARDS for t in sorted(s.clips, key=lambda t: t.key)
+    assert [r["key"] for s in SHARDS for r in read_index(job.part_path(s.shard_id)).to_pylist()] == [
+        t.key for s in SHARDS for t in s.clips
     ]
 
 
@@ -51,7 +51,7 @@ def test_a_shard_that_fails_to_finish_is_reported_and_leaves_no_part(tmp_path):
             writer.drain()
     finally:
         writer.close()
-    assert not job.part_path(SHARDS[0]).exists()
+    assert not job.part_path(SHARDS[0].shard_id).exists()
 
 
 def test_a_sole_cpu_worker_gives_torch_every_core_and_the_encoders_what_it_leaves():
@@ -93,7 +93,7 @@ def test_generation_leaves_the_callers_torch_threads_as_they_were(tmp_path):
              "G": weights, "G_ema": weights, "D_video": {}, "D_frame": {}, "opt_G": {}, "opt_D": {},
              "rng": torch.Generator().get_state()}
     checkpoint = save_checkpoint(tmp_path / "g.pt", state)
-    shard = into_shards(plan_procedural(["a", "b"], 4, 0.25, 0), 8)[0]
+    shard = plan_procedural(["a", "b"], 4, 0.25, 0, shard_size=8).shard(0)
     producer = GeneratorProducer(checkpoint, GenerateConfig(batch_size=4, device="cpu"), cores=2, sole_worker=True)
     producer.setup()
     before = torch.get_num_threads()
