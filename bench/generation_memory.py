@@ -1,4 +1,4 @@
-"""Peak memory of generation for 1,000 and 10,000 clips: it should not grow with the count.
+"""Peak memory of generation for 1,000, 10,000 and 100,000 clips: it should not grow with the count.
 
 Each count runs in a fresh child process (so its peak is its own):
 ``generate_dataset`` on the DirectRunner, 32x32x16 clips from the demo
@@ -14,7 +14,7 @@ Each count is run with Arrow's default allocator (mimalloc in the wheels) and
 with the system one (``ARROW_DEFAULT_MEMORY_POOL=system``), because mimalloc
 keeps pages that Arrow freed, which can look like growth that is not live data.
 
-    python -m bench.generation_memory [--counts 1000 10000]
+    python -m bench.generation_memory [--counts 1000 10000 100000]
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def growth(runs: list[dict], key: str) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--counts", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--counts", type=int, nargs="+", default=[1000, 10000, 100000])
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)

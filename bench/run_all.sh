@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every benchmark, one after another; each prints its table and writes bench/results/<name>.json.
-# About 15 minutes on 2 busy CPU cores. Run from anywhere: bash bench/run_all.sh
+# About 25 minutes on 2 CPU cores (generation_memory, with 100,000 clips, takes 11). Run from anywhere: bash bench/run_all.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -z "${VIRTUAL_ENV:-}" ]; then . .venv/bin/activate; fi

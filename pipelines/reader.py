@@ -45,7 +45,9 @@ class ClipDataset:
 
     Each item is one ``seek`` + ``read`` of the mp4 bytes inside its tar shard,
     checked against the index's sha256 before decoding, so a corrupted shard is
-    reported by name instead of training on garbage.
+    reported by name instead of training on garbage. Items are in key order
+    (class by class, then clip number), whatever the shard size the dataset
+    was written with.
     """
 
     def __init__(self, path: str | os.PathLike, split: str | None = None, labels: list[int] | None = None, verify: bool = True):
@@ -55,16 +57,17 @@ class ClipDataset:
             table = table.filter(pc.equal(table["split"], split))
         if labels is not None:
             table = table.filter(pc.is_in(table["label"], value_set=pa.array(labels, pa.int32())))
-        self.rows = table.select(["key", "label", "label_name", "shard", "offset", "size", "sha256"]).to_pylist()
+        columns = ["key", "label", "label_name", "shard", "offset", "size", "sha256"]
+        self.rows = table.select(columns).sort_by("key").to_pylist()
         self.verify = verify
 
     def __len__(self) -> int:
         return len(self.rows)
 
     def first_per_class(self, k: int) -> ClipDataset:
-        """A view of the first ``k`` clips of every class, in index order: the k-shot subset.
+        """A view of the first ``k`` clips of every class, in key order: the k-shot subset.
 
-        Index order is fixed when the dataset is written, so the subsets are
+        Key order is fixed when the dataset is planned, so the subsets are
         nested (the 5-shot set lies inside the 10-shot set) and the same on
         every run. A class with fewer than ``k`` clips is an error, since a
         k-shot experiment on it would silently be a smaller one.
