@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import collections
 import logging
+import os
 import shutil
 import subprocess
 import sys
@@ -116,7 +117,8 @@ def main() -> None:
     if args.encode_child:
         encode_child(args.clips)
         return
-    pyspy = shutil.which("py-spy")
+    # PATH first, then beside this interpreter (a virtual environment that is not activated).
+    pyspy = shutil.which("py-spy") or shutil.which("py-spy", path=os.path.dirname(sys.executable))
     if pyspy is None:
         print("py-spy is not installed (pip install py-spy); nothing profiled")
         return
