@@ -9,7 +9,7 @@ clips lie inside the 10-shot ones):
 2. generate ``--synthetic-per-class`` clips per class with the product's own
    Beam pipeline (H.264 shards + index), as a user would read them;
 3. for each seed, train the same recognizer (the R(2+1)D network of
-   :mod:`generators.judge`, 16 channels) twice with the same number of
+   :mod:`evaluation.judge`, 16 channels) twice with the same number of
    gradient steps, the same augmentation and the same seed: on the k real
    clips alone, and on :class:`pipelines.MixedClips` of those clips and the
    synthetic version at ``--synthetic-fraction``;
@@ -46,9 +46,9 @@ from torch.utils.data import DataLoader
 
 from bench.common import RESULTS, table, write_result
 from generators import train
-from generators.judge import JudgeNet, embed, load_clips
-from generators.quality import accuracy
-from generators.training import autocast
+from evaluation.judge import JudgeNet, embed, load_clips
+from evaluation.quality import accuracy
+from generators.device import autocast
 from generators.video import to_model
 from pipelines import ClipAugment, ClipDataset, MixedClips, generate_dataset, prepare_procedural
 from schemas.classes import PROCEDURAL_CLASSES
@@ -212,7 +212,7 @@ def main() -> None:
         f"source seed {SOURCE.seed}",
         "generator": f"two-stream VGAN z_dim 128, channels 32, batch 16, {args.generator_steps} steps bf16, "
         f"trained on the k clips per class",
-        "recognizer": f"R(2+1)D (generators.judge.JudgeNet) {RECOGNIZER_CHANNELS} channels, {args.recognizer_steps} "
+        "recognizer": f"R(2+1)D (evaluation.judge.JudgeNet) {RECOGNIZER_CHANNELS} channels, {args.recognizer_steps} "
         f"steps of batch {BATCH}, AdamW lr {RECOGNIZER_LR} one-cycle, label smoothing 0.1, {AUGMENT}",
         "synthetic_per_class": args.synthetic_per_class,
         "synthetic_fraction": args.synthetic_fraction,

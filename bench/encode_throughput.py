@@ -6,7 +6,7 @@ at 64x64 and 128x128 of two kinds (x264's work depends on the pixels): the
 output of an untrained generator (noisy texture, the hardest case) and
 rendered procedural clips (what a trained generator imitates):
 
-* ``pipelines.video_io.encode_mp4`` as shipped (x264 at its default preset,
+* ``pipelines.media.video_io.encode_mp4`` as shipped (x264 at its default preset,
   crf 18, one thread per clip for byte-identical output) on one thread:
   clips/s per core;
 * the same on a pool of one thread per core, as the shard writer runs it;
@@ -79,7 +79,7 @@ def nvenc_status() -> dict:
 
 def clips(kind: str, size: int, count: int) -> list[np.ndarray]:
     if kind == "procedural":
-        from pipelines.procedural import render_clip
+        from pipelines.sources.procedural import render_clip
         from schemas.classes import PROCEDURAL_CLASSES
 
         names = list(PROCEDURAL_CLASSES)
@@ -113,7 +113,7 @@ def throughput(encode, videos: list[np.ndarray], reps: int, threads: int = 1) ->
 
 def psnr(encode, videos: list[np.ndarray]) -> float:
     """PSNR (dB, RGB, over all clips' pixels) of the decoded clips against their sources."""
-    from pipelines.video_io import decode_video
+    from pipelines.media.video_io import decode_video
 
     mse = np.mean([np.mean((decode_video(encode(v)).astype(np.float64) - v) ** 2) for v in videos])
     return round(float(10 * np.log10(255**2 / mse)), 2)
@@ -126,7 +126,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
-    from pipelines.video_io import DEFAULT_PRESET, encode_mp4
+    from pipelines.media.video_io import DEFAULT_PRESET, encode_mp4
 
     def shipped(video):
         return encode_mp4(video, FPS)

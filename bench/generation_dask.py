@@ -57,7 +57,7 @@ def main() -> None:
     import dask
     from distributed import LocalCluster
 
-    from pipelines.beam_runner import DASK_WORKER_CONFIG
+    from pipelines.jobs.runner import DASK_WORKER_CONFIG
     from schemas.config import BeamConfig
 
     n = args.clips

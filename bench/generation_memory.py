@@ -42,7 +42,7 @@ MIB = 2**20
 def child(count: int, tmp: Path) -> dict:
     import pyarrow as pa
 
-    import pipelines.beam_runner as beam_runner
+    import pipelines.jobs.runner as beam_runner
     from pipelines import generate_dataset
     from schemas.config import BeamConfig, GenerateConfig
 

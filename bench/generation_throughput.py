@@ -75,8 +75,8 @@ def naive_run(G, fps: float, n: int, threads: int, out: Path, device) -> dict:
     """One clip at a time in fp32, one MP4 file per clip, a Parquet index written at the end."""
     from generators import to_uint8, torch_threads
     from generators.sampling import latents
-    from pipelines.plan import plan_synthetic
-    from pipelines.video_io import encode_mp4
+    from pipelines.jobs.plan import plan_synthetic
+    from pipelines.media.video_io import encode_mp4
 
     tasks = list(plan_synthetic(CLASSES, {c: n // len(CLASSES) for c in CLASSES}, base_seed=1, shard_size=n).tasks())
 
@@ -104,7 +104,7 @@ def split_variant(torch_threads: int, encode_threads: int, background: bool):
     def split(cores, device_type="cpu", sole_worker=False):
         return torch_threads, encode_threads, background
 
-    return mock.patch("pipelines.generate.split_cores", split)
+    return mock.patch("pipelines.jobs.generate.split_cores", split)
 
 
 def main() -> None:
@@ -115,8 +115,8 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
 
     from generators import load_generator
-    from generators.training import resolve_device
-    from pipelines.generate import available_cores, split_cores
+    from generators.device import resolve_device
+    from pipelines.jobs.generate import available_cores, split_cores
 
     default_threads = torch.get_num_threads()
     thread_options = sorted({1, default_threads})

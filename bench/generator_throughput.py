@@ -55,7 +55,7 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
 
     from generators import load_generator
-    from generators.training import resolve_device
+    from generators.device import resolve_device
 
     device = resolve_device("auto")
     rows = []

@@ -71,7 +71,7 @@ def child(out: Path, clips: int) -> None:
 
 def encode_child(clips: int) -> None:
     from generators import VideoGenerator, sample
-    from pipelines.video_io import encode_mp4
+    from pipelines.media.video_io import encode_mp4
 
     G = VideoGenerator(8, 128, 32, 16, 64).eval()
     videos = sample(G, [i % 8 for i in range(8)], list(range(8))).videos

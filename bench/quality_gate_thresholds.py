@@ -1,7 +1,7 @@
 """Measure every quality-gate figure for good and broken generators, to set a deployment's thresholds.
 
 With the judge and real clips that a run of the deployment cached, measures the
-gate's figures (``pipelines.quality_gate.assess``) for:
+gate's figures (``pipelines.release.gate.assess``) for:
 
 * ``trained``: the deployment's trained generator, sampled as generation does
   (same plan, seeds, truncation, precision);
@@ -38,13 +38,13 @@ import torch.nn.functional as F
 
 from flows.cli import build_config
 from generators import load_generator, sample
-from generators.judge import load_judge
-from pipelines.generate import planned_counts
-from pipelines.plan import plan_synthetic
-from pipelines.procedural import render_clip
-from pipelines.quality_gate import assess, measure, measure_clips
-from pipelines.reader import ClipDataset
-from pipelines.video_io import decode_video, encode_mp4
+from evaluation.judge import load_judge
+from pipelines.jobs.generate import planned_counts
+from pipelines.jobs.plan import plan_synthetic
+from pipelines.sources.procedural import render_clip
+from pipelines.release.gate import assess, measure, measure_clips
+from pipelines.dataset.reader import ClipDataset
+from pipelines.media.video_io import decode_video, encode_mp4
 
 RESULTS = Path(__file__).resolve().parent / "results" / "quality_gate.json"
 

@@ -125,7 +125,7 @@ def train_judge(config: AugmentConfig, real_dir: str) -> str:
     Cached like the generator, by Prefect and on disk; its held-out accuracy on
     the real test split is measured here and travels in its file.
     """
-    from generators.judge import train_judge as fit_judge
+    from evaluation.judge import train_judge as fit_judge
     from pipelines import ClipDataset, source_classes
 
     key = fingerprint(_step_inputs("judge", config), Path(real_dir).name)
@@ -153,7 +153,7 @@ def validate_candidate(config: AugmentConfig, candidate: str, class_names: list[
     report; the metrics table and a preview are shown as artifacts either way.
     """
     from pipelines import gate_candidate, planned_counts, write_previews
-    from pipelines.card import quality_rows
+    from pipelines.release.card import quality_rows
     from schemas.expectations import IndexExpectations
 
     spec = IndexExpectations(
@@ -182,8 +182,8 @@ def publish_candidate(config: AugmentConfig, candidate: str, checkpoint: str, re
     """Manifest and card into the candidate (its previews are there since validation), then the atomic move."""
     from generators import load_generator
     from pipelines import checksums, dataset_card, publish_version, read_index
-    from pipelines.index_io import per_class_means
-    from pipelines.shards import sha256_file
+    from pipelines.dataset.index_io import per_class_means
+    from pipelines.dataset.shards import sha256_file
 
     meta = load_generator(checkpoint)[1]
     class_names = meta["class_names"]
@@ -264,7 +264,7 @@ def _fresh(step, config: AugmentConfig, *args, check: str | None = None) -> str:
 
 
 def _file_digest(path: str) -> str:
-    from pipelines.shards import sha256_file
+    from pipelines.dataset.shards import sha256_file
 
     return sha256_file(path)
 

@@ -198,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per Prefect API call otherwise
 
     if args.command == "verify":
-        from pipelines.verify import verify_version
+        from pipelines.release.verify import verify_version
 
         report = verify_version(args.version, decode_sample=args.sample)
         for problem in report.problems:

@@ -9,14 +9,14 @@ The public surface (everything else is internal):
   — trains or resumes; deterministic from ``config.seed``. ``resolve_device("auto")``
   is the device rule it uses (CUDA if available, else CPU).
 * ``sample(G, labels, seeds, truncation=1.0, *, device="cpu", precision="bf16") -> SampleBatch``
-  (seeds per clip come from the plan: ``pipelines.plan.derive_seed``);
+  (seeds per clip come from the plan: ``pipelines.jobs.plan.derive_seed``);
   ``with torch_threads(n):`` runs a block on ``n`` torch threads and restores the caller's count.
 * ``load_generator(path, device="cpu") -> (G_ema, meta)``, ``save_checkpoint``,
   ``load_checkpoint``, ``CheckpointError``, ``ResumeMismatchError``.
-* ``flicker(video)``, ``motion(video)``, ``boxes_from_mask(mask)`` — numpy per-clip stats.
+* ``boxes_from_mask(mask)`` — per-frame foreground boxes (numpy).
 * ``to_model(clips)`` / ``to_uint8(video)`` — the one I/O <-> model tensor conversion.
 
-Names are imported lazily (PEP 562), so ``from generators import flicker``
+Names are imported lazily (PEP 562), so ``from generators import boxes_from_mask``
 does not pay for importing torch.
 """
 
@@ -30,17 +30,15 @@ _EXPORTS = {
     "VideoParts": "generators.networks",
     "train": "generators.training",
     "ResumeMismatchError": "generators.training",
-    "resolve_device": "generators.training",
+    "resolve_device": "generators.device",
     "sample": "generators.sampling",
     "SampleBatch": "generators.sampling",
-    "torch_threads": "generators.sampling",
+    "torch_threads": "generators.device",
     "load_generator": "generators.checkpoint",
     "save_checkpoint": "generators.checkpoint",
     "load_checkpoint": "generators.checkpoint",
     "CheckpointError": "generators.checkpoint",
-    "flicker": "generators.metrics",
-    "motion": "generators.metrics",
-    "boxes_from_mask": "generators.metrics",
+    "boxes_from_mask": "generators.masks",
     "to_model": "generators.video",
     "to_uint8": "generators.video",
 }
@@ -49,10 +47,11 @@ __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
     from generators.checkpoint import CheckpointError, load_checkpoint, load_generator, save_checkpoint
-    from generators.metrics import boxes_from_mask, flicker, motion
+    from generators.masks import boxes_from_mask
     from generators.networks import VideoGenerator, VideoParts
-    from generators.sampling import SampleBatch, sample, torch_threads
-    from generators.training import ResumeMismatchError, resolve_device, train
+    from generators.device import resolve_device, torch_threads
+    from generators.sampling import SampleBatch, sample
+    from generators.training import ResumeMismatchError, train
     from generators.video import to_model, to_uint8
 
 

@@ -17,15 +17,14 @@ check this on CPU in bf16 and fp32. On CUDA, cuDNN autotuning
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from generators.networks import VideoGenerator
-from generators.training import autocast
+from generators.device import autocast
 from generators.video import to_uint8
 
 __all__ = ["CHUNK", "SampleBatch", "latents", "sample", "torch_threads"]
@@ -100,18 +99,3 @@ def sample(
             videos.append(to_uint8(parts.video))
             masks.append(parts.mask[:, 0].float().cpu().numpy())
     return SampleBatch(np.concatenate(videos)[:n], np.concatenate(masks)[:n])
-
-
-@contextlib.contextmanager
-def torch_threads(n: int) -> Iterator[None]:
-    """Run the block with ``n`` torch intra-op threads, then restore the caller's setting.
-
-    Generation and its benchmarks share torch with the code that started them,
-    which should not find its thread count changed afterwards.
-    """
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)

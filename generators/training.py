@@ -31,7 +31,6 @@ One iteration is one discriminator update followed by one generator update.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import logging
 import math
@@ -45,13 +44,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from generators.augment import augment
+from generators.diffaugment import augment
+from generators.device import autocast, resolve_device
 from generators.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from generators.networks import FrameDiscriminator, VideoDiscriminator, VideoGenerator
 from generators.video import to_model
 from schemas.config import ClipFormat, TrainConfig
 
-__all__ = ["ResumeMismatchError", "autocast", "resolve_device", "train"]
+__all__ = ["ResumeMismatchError", "train"]
 
 log = logging.getLogger(__name__)
 
@@ -76,20 +76,6 @@ class ResumeMismatchError(CheckpointError):
     """The checkpoint at the training path belongs to a different run; it is left untouched."""
 
 
-def resolve_device(device: str) -> torch.device:
-    """``"auto"`` is CUDA when available, else CPU; asking for CUDA without one is an error."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("device='cuda' was requested but torch sees no CUDA device")
-    return torch.device(device)
-
-
-def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
-    """bf16 autocast on ``device`` for ``precision="bf16"``, nothing for fp32."""
-    if precision == "bf16":
-        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
-    return contextlib.nullcontext()
 
 
 class _Run:

@@ -78,7 +78,7 @@ def gate_real(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def gate_judge(gate_real, tmp_path_factory) -> Path:
     """A tiny judge trained on ``gate_real``'s training split."""
-    from generators.judge import train_judge
+    from evaluation.judge import train_judge
     from pipelines import ClipDataset
     from schemas.config import ClipFormat, JudgeConfig
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from generators.augment import AUGMENTATIONS, augment
+from generators.diffaugment import AUGMENTATIONS, augment
 
 
 def _clips(n: int = 6, t: int = 8, size: int = 16) -> torch.Tensor:

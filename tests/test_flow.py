@@ -16,7 +16,7 @@ from prefect.testing.utilities import prefect_test_harness
 
 from flows.augment import ValidationFailed, augment
 from pipelines import ClipDataset, ClipIntegrityError
-from pipelines.video_io import decode_video, probe
+from pipelines.media.video_io import decode_video, probe
 from schemas.manifest import Manifest
 
 
@@ -135,7 +135,7 @@ def test_rerun_reuses_the_checkpoint_and_publishes_the_next_version(published):
 
 
 def test_a_failed_gate_publishes_nothing_and_names_the_failure(prefect_server, tmp_path, monkeypatch):
-    from pipelines import generate
+    from pipelines.jobs import generate
     from schemas.config import AugmentConfig
     from tests.conftest import tiny_config_dict
 
@@ -159,7 +159,7 @@ def test_a_failed_gate_publishes_nothing_and_names_the_failure(prefect_server, t
 
 def test_a_failed_quality_gate_keeps_the_candidate_and_its_report(prefect_server, tmp_path, monkeypatch):
     """Frozen clips (every frame the first one) against a gate that allows none: the failure names the figure."""
-    from pipelines import generate
+    from pipelines.jobs import generate
     from schemas.config import AugmentConfig
     from tests.conftest import tiny_config_dict
 

@@ -7,8 +7,8 @@ import pytest
 import torch
 from torch import nn
 
-from generators.i3d import I3DError, InceptionI3d, load_i3d, resize_rule
-from generators.quality import frechet_distance
+from evaluation.i3d import I3DError, InceptionI3d, load_i3d, resize_rule
+from evaluation.quality import frechet_distance
 
 SIZE = 32  # resize target for speed; real FVD uses 224 (the default), the code path is the same
 

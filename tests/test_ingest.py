@@ -5,8 +5,8 @@ import json
 import pytest
 
 from pipelines import ClipDataset, NothingIngested, ingest_videos, read_index
-from pipelines import ingest as ingest_module
-from pipelines.shards import KEY_PATTERN
+from pipelines.jobs import ingest as ingest_module
+from pipelines.dataset.shards import KEY_PATTERN
 from schemas.config import BeamConfig, ClipFormat, FolderSource, KineticsSource, UCF101Source, VideoSampling
 from tests.videos import (
     append_to_list,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from generators.judge import JudgeError, JudgeNet, load_judge, train_judge
+from evaluation.judge import JudgeError, JudgeNet, load_judge, train_judge
 from pipelines import ClipDataset
 from schemas.config import ClipFormat, JudgeConfig
 from tests.conftest import GATE_CLASSES, GATE_CLIP, GATE_JUDGE

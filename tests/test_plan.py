@@ -4,7 +4,7 @@ import pickle
 
 import pytest
 
-from pipelines.plan import derive_seed, plan_procedural, plan_synthetic
+from pipelines.jobs.plan import derive_seed, plan_procedural, plan_synthetic
 
 
 def _tasks(plan):

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from pipelines import ClipDataset, prepare_procedural, read_index
-from pipelines.procedural import render_clip
-from pipelines.video_io import decode_video
+from pipelines.sources.procedural import render_clip
+from pipelines.media.video_io import decode_video
 from schemas.config import BeamConfig, ClipFormat, ProceduralSource
 
 SOURCE = ProceduralSource(classes=["walk_right", "fall", "wave"], clips_per_class=4, test_fraction=0.25, seed=3)
@@ -97,7 +97,7 @@ def test_parts_of_another_shard_size_are_redone_not_merged(prepared, tmp_path):
 def test_the_merged_index_is_written_a_row_group_at_a_time(prepared, tmp_path, monkeypatch):
     import pyarrow.parquet as pq
 
-    from pipelines import index_io
+    from pipelines.dataset import index_io
     from schemas.index import SCHEMA_VERSION, schema_version_of
 
     monkeypatch.setattr(index_io, "MERGE_ROW_GROUP", 4)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipelines.preview import GAP, animated_preview, contact_sheet
+from pipelines.release.preview import GAP, animated_preview, contact_sheet
 
 
 def _clip(rng: np.random.Generator, frames: int = 16, size: int = 32) -> np.ndarray:

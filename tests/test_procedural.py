@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipelines.procedural import render_clip
+from pipelines.sources.procedural import render_clip
 from schemas.classes import PROCEDURAL_CLASSES
 
 SEEDS = range(12)

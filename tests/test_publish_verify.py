@@ -13,8 +13,8 @@ import pytest
 
 from flows.cli import main
 from pipelines import ClipDataset, ClipIntegrityError, candidate_dir, checksums, prepare_procedural, publish_version
-from pipelines.index_io import write_index
-from pipelines.verify import verify_version
+from pipelines.dataset.index_io import write_index
+from pipelines.release.verify import verify_version
 from schemas.config import BeamConfig, ClipFormat, ProceduralSource
 from schemas.manifest import Manifest, Provenance, ValidationSummary
 

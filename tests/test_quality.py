@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from generators.quality import (
+from evaluation.quality import (
     accuracy,
     frechet_distance,
     mean_pairwise_distance,

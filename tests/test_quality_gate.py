@@ -18,12 +18,12 @@ import pytest
 
 from flows.cli import deployment_parameters
 from pipelines import ClipDataset
-from pipelines.beam_runner import run_shard_pipeline
-from pipelines.plan import plan_synthetic
-from pipelines.procedural import render_clip
-from pipelines.quality_gate import gate_candidate
-from pipelines.validate import validate_index
-from pipelines.shard_job import ProducedClip, ShardJob
+from pipelines.jobs.runner import run_shard_pipeline
+from pipelines.jobs.plan import plan_synthetic
+from pipelines.sources.procedural import render_clip
+from pipelines.release.gate import gate_candidate
+from pipelines.release.validate import validate_index
+from pipelines.jobs.shard_job import ProducedClip, ShardJob
 from schemas.config import BeamConfig, QualityConfig
 from schemas.expectations import IndexExpectations, build_suite
 from tests.conftest import GATE_CLASSES, GATE_CLIP
@@ -164,8 +164,8 @@ def test_the_gate_passes_a_good_generator_and_names_each_broken_ones_fault(
 
 def test_copies_are_flagged_per_clip_and_fresh_clips_are_not(plan, fresh_clips, gate_real, gate_judge, demo_thresholds):
     """The memorisation distance separates re-encoded training clips from fresh renders with room to spare."""
-    from generators.judge import load_judge
-    from pipelines.quality_gate import measure, measure_clips, nearest_neighbour
+    from evaluation.judge import load_judge
+    from pipelines.release.gate import measure, measure_clips, nearest_neighbour
 
     judge = load_judge(gate_judge)
     train = measure(gate_real, judge, split="train")
@@ -210,7 +210,7 @@ def test_a_named_i3d_adds_a_true_fvd_figure_with_its_protocol(plan, fresh_clips,
     """An I3D named by path (here randomly initialised, resized to 32 for speed) gives fvd_i3d beside the judge's figure."""
     import torch
 
-    from generators.i3d import InceptionI3d
+    from evaluation.i3d import InceptionI3d
 
     torch.manual_seed(0)
     torch.save(InceptionI3d(num_classes=16).state_dict(), tmp_path / "i3d.pt")

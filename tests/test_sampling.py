@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from generators.metrics import boxes_from_mask, flicker, motion
+from evaluation.clip_stats import flicker, motion
+from generators.masks import boxes_from_mask
 from generators.networks import VideoGenerator
 from generators.sampling import CHUNK, latents, sample
 

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from pipelines.generate import GeneratorProducer, split_cores
-from pipelines.index_io import read_index
-from pipelines.plan import plan_procedural
-from pipelines.shard_job import ProducedClip, ShardJob, ShardWriter
+from pipelines.jobs.generate import GeneratorProducer, split_cores
+from pipelines.dataset.index_io import read_index
+from pipelines.jobs.plan import plan_procedural
+from pipelines.jobs.shard_job import ProducedClip, ShardJob, ShardWriter
 from schemas.config import GenerateConfig
 
 SHARDS = list(plan_procedural(["a", "b"], 4, 0.25, 0, shard_size=3))

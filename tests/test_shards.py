@@ -5,7 +5,7 @@ import tarfile
 
 import pytest
 
-from pipelines.shards import ShardMember, read_member, sha256_bytes, write_shard
+from pipelines.dataset.shards import ShardMember, read_member, sha256_bytes, write_shard
 
 
 def _members(n=3):

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines.validate import validate_index
+from pipelines.release.validate import validate_index
 from schemas.expectations import IndexExpectations, build_suite
 from schemas.index import index_table
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from pipelines.video_clips import VideoRejected, clip_starts, cut_clips, resample
+from pipelines.media.video_clips import VideoRejected, clip_starts, cut_clips, resample
 from schemas.config import ClipFormat, VideoSampling
 from tests.videos import frame_class, frame_numbers, garbage, truncate, unknown_codec, write_video
 

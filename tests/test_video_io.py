@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipelines.video_io import VideoDecodeError, VideoInfo, decode_video, encode_mp4, probe
+from pipelines.media.video_io import VideoDecodeError, VideoInfo, decode_video, encode_mp4, probe
 
 
 def _smooth_clip(frames: int = 16, height: int = 48, width: int = 64) -> np.ndarray:

@@ -25,12 +25,12 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from pipelines.beam_runner import run_shard_pipeline
-from pipelines.listing import QuarantineEntry
-from pipelines.plan import ShardTask, into_video_shards, plan_videos
-from pipelines.shard_job import ProducedClip, Quarantined, ShardJob
+from pipelines.jobs.runner import run_shard_pipeline
+from pipelines.sources.listing import QuarantineEntry
+from pipelines.jobs.plan import ShardTask, into_video_shards, plan_videos
+from pipelines.jobs.shard_job import ProducedClip, Quarantined, ShardJob
 from pipelines.sources import list_videos
-from pipelines.video_clips import VideoRejected, cut_clips
+from pipelines.media.video_clips import VideoRejected, cut_clips
 from schemas.config import BeamConfig, ClipFormat, VideoSampling
 
 log = logging.getLogger(__name__)

@@ -13,8 +13,8 @@ import hashlib
 from dataclasses import dataclass
 from typing import Iterator
 
-from pipelines.listing import VideoItem
-from pipelines.shards import SHARD_NAME
+from pipelines.sources.listing import VideoItem
+from pipelines.dataset.shards import SHARD_NAME
 
 
 @dataclass(frozen=True)

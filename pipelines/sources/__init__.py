@@ -11,8 +11,9 @@ import hashlib
 import json
 from types import ModuleType
 
-from pipelines import class_folders, hmdb51, kinetics, ucf101
-from pipelines.listing import Listing, files_fingerprint
+from pipelines.sources import class_folders, hmdb51, kinetics, ucf101
+from pipelines.sources.listing import Listing, files_fingerprint
+from schemas.classes import PROCEDURAL_CLASSES
 
 _LAYOUTS: dict[str, ModuleType] = {"ucf101": ucf101, "hmdb51": hmdb51, "kinetics": kinetics, "folder": class_folders}
 
@@ -25,7 +26,7 @@ def _layout(source) -> ModuleType:
 
 
 def list_videos(source) -> Listing:
-    """Videos, labels and splits of a real source; raises :class:`~pipelines.listing.LayoutError` for a wrong root."""
+    """Videos, labels and splits of a real source; raises :class:`~pipelines.sources.listing.LayoutError` for a wrong root."""
     return _layout(source).list_videos(source)
 
 
@@ -37,3 +38,10 @@ def input_fingerprint(source) -> str:
     """
     entries = files_fingerprint(_layout(source).inputs(source))
     return hashlib.sha256(json.dumps(entries).encode()).hexdigest()[:16]
+
+
+def source_classes(source) -> list[str]:
+    """The class names of a source, in label order; a real source is listed (no video is opened)."""
+    if source.kind == "procedural":
+        return list(source.classes or PROCEDURAL_CLASSES)
+    return list_videos(source).class_names

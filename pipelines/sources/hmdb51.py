@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipelines.listing import (
+from pipelines.sources.listing import (
     CaseInsensitiveFolder,
     LayoutError,
     Listing,

@@ -15,9 +15,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.index_io import read_index
-from pipelines.shards import read_member, sha256_bytes
-from pipelines.video_io import decode_video
+from pipelines.dataset.index_io import read_index
+from pipelines.dataset.shards import read_member, sha256_bytes
+from pipelines.media.video_io import decode_video
 
 LATEST = "latest"
 

@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import IterableDataset, get_worker_info
 
-from pipelines.reader import ClipDataset
+from pipelines.dataset.reader import ClipDataset
 
 __all__ = ["ClipAugment", "MixedClips"]
 

@@ -18,10 +18,10 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.transforms.window import GlobalWindows
 
-from pipelines.index_io import merge_indexes
-from pipelines.plan import ClassPlan, ShardTask
-from pipelines.progress import PartsProgress
-from pipelines.shard_job import ProducedClip, Quarantined, ShardJob, ShardWriter
+from pipelines.dataset.index_io import merge_indexes
+from pipelines.jobs.plan import ClassPlan, ShardTask
+from pipelines.jobs.progress import PartsProgress
+from pipelines.jobs.shard_job import ProducedClip, Quarantined, ShardJob, ShardWriter
 from schemas.config import BeamConfig
 
 log = logging.getLogger(__name__)

@@ -32,11 +32,11 @@ from typing import Iterable
 import numpy as np
 import pyarrow.parquet as pq
 
-from generators.metrics import flicker, motion
-from pipelines.index_io import IndexFileError, read_metadata, write_index
-from pipelines.plan import ClipTask, ShardTask
-from pipelines.shards import SHARD_NAME, ShardMember, sha256_file, write_shard
-from pipelines.video_io import DEFAULT_PRESET, encode_mp4
+from evaluation.clip_stats import flicker, motion
+from pipelines.dataset.index_io import IndexFileError, read_metadata, write_index
+from pipelines.jobs.plan import ClipTask, ShardTask
+from pipelines.dataset.shards import SHARD_NAME, ShardMember, sha256_file, write_shard
+from pipelines.media.video_io import DEFAULT_PRESET, encode_mp4
 
 log = logging.getLogger(__name__)
 

@@ -18,10 +18,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
 
-from pipelines.preview import animated_preview, contact_sheet
-from pipelines.reader import LATEST, ClipDataset
-from pipelines.shard_job import PARTS_DIR, SHARDS_DIR
-from pipelines.shards import sha256_file
+from pipelines.release.preview import animated_preview, contact_sheet
+from pipelines.dataset.reader import LATEST, ClipDataset
+from pipelines.jobs.shard_job import PARTS_DIR, SHARDS_DIR
+from pipelines.dataset.shards import sha256_file
 from schemas.manifest import FileEntry, Manifest
 
 VERSION_PATTERN = re.compile(r"^v(\d{4,})$")

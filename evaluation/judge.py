@@ -25,7 +25,7 @@ Features
     The globally average-pooled activations of the last block, before the
     linear classifier, are the judge's feature space: the Fréchet distance,
     the diversity and the feature-space nearest-neighbour distances of
-    :mod:`generators.quality` are measured there, as FID/FVD measure in the
+    :mod:`evaluation.quality` are measured there, as FID/FVD measure in the
     pool layer of an Inception network.
 
 Training
@@ -62,8 +62,8 @@ from pydantic import ValidationError
 from torch import nn
 
 from generators.checkpoint import torch_save_atomic
-from generators.quality import accuracy
-from generators.training import autocast, resolve_device
+from evaluation.quality import accuracy
+from generators.device import autocast, resolve_device
 from generators.video import to_model
 from schemas.config import ClipFormat, JudgeConfig
 

@@ -30,10 +30,10 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from generators.i3d import I3DFeatures, load_i3d, resize_rule
-from generators.judge import Judge, load_judge
-from generators.metrics import flicker, motion
-from generators.quality import (
+from evaluation.i3d import I3DFeatures, load_i3d, resize_rule
+from evaluation.judge import Judge, load_judge
+from evaluation.clip_stats import flicker, motion
+from evaluation.quality import (
     accuracy,
     frechet_distance,
     mean_pairwise_distance,
@@ -41,9 +41,9 @@ from generators.quality import (
     nearest_neighbour,
     pixel_embedding,
 )
-from pipelines.index_io import read_index, write_index
-from pipelines.reader import ClipDataset
-from pipelines.validate import ValidationReport, validate_index
+from pipelines.dataset.index_io import read_index, write_index
+from pipelines.dataset.reader import ClipDataset
+from pipelines.release.validate import ValidationReport, validate_index
 from schemas.config import QualityConfig
 from schemas.expectations import IndexExpectations
 from schemas.manifest import FeatureNetwork, QualityFigure, QualitySummary

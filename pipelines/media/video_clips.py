@@ -38,7 +38,7 @@ _MIN_DECODED_SHARE = 0.98
 # Containers that list no frame count (Matroska, WebM) state a duration that
 # may include a longer audio track; this much shortfall is forgiven.
 _DURATION_SLACK_S = 1
-# 30000/1001 needs a denominator of 1001, as in the encoder (pipelines.video_io).
+# 30000/1001 needs a denominator of 1001, as in the encoder (pipelines.media.video_io).
 _MAX_FPS_DENOMINATOR = 1001
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from pipelines.listing import LayoutError, Listing, VideoItem, is_video, require_dir, select_classes
+from pipelines.sources.listing import LayoutError, Listing, VideoItem, is_video, require_dir, select_classes
 from schemas.config import FolderSource
 
 EXPECTED = "class folders of videos: <root>/<class>/<video>.{mp4,avi,mkv,mov,webm}"

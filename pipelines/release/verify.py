@@ -18,10 +18,10 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from pipelines.index_io import IndexFileError, read_index
-from pipelines.reader import resolve_version
-from pipelines.shards import KEY_PATTERN, sha256_bytes, sha256_file
-from pipelines.video_io import VideoDecodeError, decode_video
+from pipelines.dataset.index_io import IndexFileError, read_index
+from pipelines.dataset.reader import resolve_version
+from pipelines.dataset.shards import KEY_PATTERN, sha256_bytes, sha256_file
+from pipelines.media.video_io import VideoDecodeError, decode_video
 from schemas.manifest import Manifest
 
 log = logging.getLogger(__name__)

@@ -21,9 +21,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pipelines.beam_runner import run_shard_pipeline
-from pipelines.plan import ShardTask, plan_synthetic
-from pipelines.shard_job import ProducedClip, ShardJob
+from pipelines.jobs.runner import run_shard_pipeline
+from pipelines.jobs.plan import ShardTask, plan_synthetic
+from pipelines.jobs.shard_job import ProducedClip, ShardJob
 from schemas.config import BeamConfig, GenerateConfig
 
 INDEX_NAME = "index.parquet"
@@ -98,7 +98,7 @@ class GeneratorProducer:
         self.meta: dict = {}
 
     def setup(self) -> None:
-        from generators.training import resolve_device
+        from generators.device import resolve_device
 
         self.device = resolve_device(self.cfg.device)
         self.generator, self.meta = _load_cached(self.checkpoint, self.device)

@@ -1,7 +1,7 @@
-"""Ingest: the real clip dataset, in the same format as the output (origin="real").
+"""The built-in procedural action set as a real clip dataset, in the same format as the output (origin="real").
 
-Here the built-in procedural action set; real videos are ingested by
-:mod:`pipelines.ingest`. Every source ends up as shards plus an index that
+Real videos are ingested by
+:mod:`pipelines.jobs.ingest`. Every source ends up as shards plus an index that
 training and validation read the same way.
 """
 
@@ -10,11 +10,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pipelines.beam_runner import run_shard_pipeline
-from pipelines.plan import ShardTask, plan_procedural
-from pipelines.procedural import render_clip
-from pipelines.shard_job import ProducedClip, ShardJob
-from schemas.classes import PROCEDURAL_CLASSES
+from pipelines.jobs.runner import run_shard_pipeline
+from pipelines.jobs.plan import ShardTask, plan_procedural
+from pipelines.sources.procedural import render_clip
+from pipelines.jobs.shard_job import ProducedClip, ShardJob
+from pipelines.sources import source_classes
 from schemas.config import BeamConfig, ClipFormat, ProceduralSource
 
 INDEX_NAME = "index.parquet"
@@ -34,15 +34,6 @@ class ProceduralProducer:
             video, boxes = render_clip(task.label_name, task.seed, self.clip.frames, self.clip.size, self.clip.size)
             source = f"procedural:{task.label_name}?seed={task.seed}"
             yield ProducedClip(task, video, {"source_path": source, "start_frame": 0}, boxes)
-
-
-def source_classes(source) -> list[str]:
-    """The class names of a source, in label order; a real source is listed (no video is opened)."""
-    if isinstance(source, ProceduralSource):
-        return list(source.classes or PROCEDURAL_CLASSES)
-    from pipelines.sources import list_videos
-
-    return list_videos(source).class_names
 
 
 def prepare_procedural(

@@ -16,7 +16,7 @@ import os
 from collections import defaultdict
 from pathlib import Path
 
-from pipelines.listing import LayoutError, Listing, QuarantineEntry, VideoItem, is_video, require_dir, select_classes
+from pipelines.sources.listing import LayoutError, Listing, QuarantineEntry, VideoItem, is_video, require_dir, select_classes
 from schemas.config import KineticsSource
 
 COLUMNS = ("label", "youtube_id", "time_start", "time_end", "split")
