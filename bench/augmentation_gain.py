@@ -50,7 +50,7 @@ from evaluation.judge import JudgeNet, embed, load_clips
 from evaluation.quality import accuracy
 from generators.device import autocast
 from generators.video import to_model
-from pipelines import ClipAugment, ClipDataset, MixedClips, generate_dataset, prepare_procedural
+from pipelines import ClipTransform, ClipDataset, MixedClips, generate_dataset, prepare_procedural
 from schemas.classes import PROCEDURAL_CLASSES
 from schemas.config import BeamConfig, ClipFormat, GenerateConfig, ModelConfig, ProceduralSource, TrainConfig
 
@@ -62,7 +62,7 @@ SOURCE = ProceduralSource(clips_per_class=72, test_fraction=1 / 3, seed=0)
 RECOGNIZER_CHANNELS = 16
 RECOGNIZER_LR, RECOGNIZER_WEIGHT_DECAY = 3e-3, 0.05
 BATCH = 32
-AUGMENT = ClipAugment(crop_scale=(0.8, 1.0), brightness=0.1, contrast=0.1)
+TRANSFORM = ClipTransform(crop_scale=(0.8, 1.0), brightness=0.1, contrast=0.1)
 
 
 def train_recognizer(data: MixedClips, steps: int, seed: int, num_classes: int) -> JudgeNet:
@@ -114,7 +114,7 @@ def run(args: argparse.Namespace) -> dict:
     log.info("real: %d training clips (%d per class), %d test clips", len(train_all), all_k, len(test_labels))
 
     # Diagnosis only: how recognisable each regime's synthetic clips are to a classifier of all real training clips.
-    reference = train_recognizer(MixedClips(train_all, augment=AUGMENT, seed=0), args.recognizer_steps, 0, len(classes))
+    reference = train_recognizer(MixedClips(train_all, transform=TRANSFORM, seed=0), args.recognizer_steps, 0, len(classes))
     reference_acc = top1(reference, test_videos, test_labels, len(classes))
     log.info("reference classifier (all real training clips): %.3f on the test clips", reference_acc)
 
@@ -138,7 +138,7 @@ def run(args: argparse.Namespace) -> dict:
 
         real_only, mixed, kept = [], [], []
         for seed in args.seeds:
-            net = train_recognizer(MixedClips(real_k, augment=AUGMENT, seed=seed), args.recognizer_steps, seed, len(classes))
+            net = train_recognizer(MixedClips(real_k, transform=TRANSFORM, seed=seed), args.recognizer_steps, seed, len(classes))
             real_only.append(top1(net, test_videos, test_labels, len(classes)))
             if args.filter_synthetic:  # the real-only recognizer saw the k clips and nothing else: no leak
                 agrees = embed(net, synthetic_videos, torch.device("cpu"), "bf16").labels == synthetic_labels
@@ -146,7 +146,7 @@ def run(args: argparse.Namespace) -> dict:
                 chosen = synthetic.subset(np.flatnonzero(agrees).tolist())
             else:
                 chosen = synthetic
-            data = MixedClips(real_k, [chosen], args.synthetic_fraction, augment=AUGMENT, seed=seed)
+            data = MixedClips(real_k, [chosen], args.synthetic_fraction, transform=TRANSFORM, seed=seed)
             net = train_recognizer(data, args.recognizer_steps, seed, len(classes))
             mixed.append(top1(net, test_videos, test_labels, len(classes)))
             log.info("k=%d seed=%d real: %.3f, mixed: %.3f", k, seed, real_only[-1], mixed[-1])
@@ -213,7 +213,7 @@ def main() -> None:
         "generator": f"two-stream VGAN z_dim 128, channels 32, batch 16, {args.generator_steps} steps bf16, "
         f"trained on the k clips per class",
         "recognizer": f"R(2+1)D (evaluation.judge.JudgeNet) {RECOGNIZER_CHANNELS} channels, {args.recognizer_steps} "
-        f"steps of batch {BATCH}, AdamW lr {RECOGNIZER_LR} one-cycle, label smoothing 0.1, {AUGMENT}",
+        f"steps of batch {BATCH}, AdamW lr {RECOGNIZER_LR} one-cycle, label smoothing 0.1, {TRANSFORM}",
         "synthetic_per_class": args.synthetic_per_class,
         "synthetic_fraction": args.synthetic_fraction,
         "synthetic_filter": "kept where the same seed's real-only recognizer agrees with the label"

@@ -129,7 +129,7 @@ def main() -> None:
         tmp = Path(tmp)
         for i, (size, arch, precision) in enumerate(CONFIGS):
             ckpt = build_checkpoint(tmp / f"{arch}-{size}.pt", size, arch)
-            G, meta = load_generator(ckpt, device=device)
+            G, info = load_generator(ckpt, device=device)
             bs = ARCHITECTURES[arch]["batch_size"]
             n = args.clips if size <= 64 else args.clips // 2
             n_raw = min(n, 2 * bs)
@@ -145,7 +145,7 @@ def main() -> None:
                         with split_variant(*v):
                             variant_runs[v].append(end_to_end_run(ckpt, n, bs, precision, tmp / "out"))
                     for t in thread_options:
-                        naive_runs[t].append(naive_run(G, meta["clip"].fps, NAIVE_CLIPS, t, tmp / "naive", device))
+                        naive_runs[t].append(naive_run(G, info.clip.fps, NAIVE_CLIPS, t, tmp / "naive", device))
                 print(f"{size}x{size}x16 {arch} {precision}: rep {r + 1}/{args.reps} done", flush=True)
 
             raw = {t: summarise(runs, n_raw) for t, runs in raw_runs.items()}

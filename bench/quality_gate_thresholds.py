@@ -39,7 +39,6 @@ import torch.nn.functional as F
 from flows.cli import build_config
 from generators import load_generator, sample
 from evaluation.judge import load_judge
-from pipelines.jobs.generate import planned_counts
 from pipelines.jobs.plan import plan_synthetic
 from pipelines.sources.procedural import render_clip
 from pipelines.release.gate import assess, measure, measure_clips
@@ -88,10 +87,10 @@ def main() -> None:
     judge = load_judge(judge_path)
     train, test = measure(real, judge, split="train"), measure(real, judge, split="test")
 
-    G, meta = load_generator(checkpoint)
-    names, gen = meta["class_names"], config.generate
+    G, info = load_generator(checkpoint)
+    names, gen = list(info.class_names), config.generate
     # By key (class by class), the order these figures were first measured in; "shuffled" depends on it.
-    planned = plan_synthetic(names, planned_counts(gen, names), gen.seed, gen.shard_size)
+    planned = plan_synthetic(names, gen.planned_counts(names), gen.seed, gen.shard_size)
     plan = sorted(planned.tasks(), key=lambda t: t.key)
     labels, keys = [t.label for t in plan], [t.key for t in plan]
     trained = sample(G, labels, [t.seed for t in plan], gen.truncation, precision=gen.precision).videos
@@ -130,8 +129,8 @@ def main() -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({
         "deployment": args.deployment, "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "judge": judge.name, "judge_test_accuracy": judge.meta["test_accuracy"], "checkpoint_sha256": meta["sha256"],
-        "generator_steps": meta["step"], "clips": {"synthetic": len(plan), "real_train": len(train), "real_test": len(test)},
+        "judge": judge.name, "judge_test_accuracy": judge.meta["test_accuracy"], "checkpoint_sha256": info.sha256,
+        "generator_steps": info.step, "clips": {"synthetic": len(plan), "real_train": len(train), "real_test": len(test)},
         "reference": reference, "thresholds": {k: v[1] for k, v in thresholds.items() if v[1] is not None},
         "figures": results,
     }, indent=2) + "\n")  # fmt: skip

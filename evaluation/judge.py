@@ -31,7 +31,7 @@ Features
 Training
     AdamW with a one-cycle learning-rate schedule (Smith & Topin 2019), label
     smoothing 0.1 (Szegedy et al. 2016), random translations of a few pixels
-    and pixel noise (see :func:`_augment`). No flips and no time reversal: a
+    and pixel noise (see :func:`_jitter`). No flips and no time reversal: a
     mirrored ``walk_left`` is a ``walk_right`` and a reversed ``fall`` is no fall. Deterministic from
     ``JudgeConfig.seed`` on one device type: initialisation, batch order and
     augmentation all draw from seeded generators, never the global RNG.
@@ -53,7 +53,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import torch
@@ -63,8 +63,8 @@ from torch import nn
 
 from generators.checkpoint import torch_save_atomic
 from evaluation.quality import accuracy
-from generators.device import autocast, resolve_device
-from generators.video import to_model
+from generators.device import autocast, resolve_device, resolve_precision
+from generators.video import ClipSource, to_model
 from schemas.config import ClipFormat, JudgeConfig
 
 __all__ = [
@@ -89,14 +89,6 @@ MAX_NOISE = 12 / 127.5  # largest training noise: 12 grey levels (model scale [-
 _MAX_WIDTH_FACTOR = 4  # widest block is 4x the base width; that is also the feature size
 _MIN_SPATIAL = 4  # the last block works at 4x4 pixels
 _MIN_FRAMES = 4  # ... and downsamples time no further than 4 frames
-
-
-class ClipSource(Protocol):
-    """A map-style dataset of ``(uint8 clip (T, H, W, 3), int label)``, e.g. :class:`pipelines.ClipDataset`."""
-
-    def __len__(self) -> int: ...
-
-    def __getitem__(self, index: int) -> tuple[Any, int]: ...
 
 
 class JudgeError(ValueError):
@@ -245,7 +237,7 @@ def embed(net: JudgeNet, videos: np.ndarray, device: torch.device, precision: st
     return JudgeOutput(torch.cat(feats).numpy(), torch.cat(probs).numpy())
 
 
-def _augment(x: torch.Tensor, rng: torch.Generator, max_shift: int) -> torch.Tensor:
+def _jitter(x: torch.Tensor, rng: torch.Generator, max_shift: int) -> torch.Tensor:
     """Shift each clip by up to ``max_shift`` pixels (replicate padding, then crop) and add pixel noise.
 
     The noise, independent per pixel and frame with a standard deviation drawn
@@ -300,7 +292,8 @@ def train_judge(
     max_shift = max(1, clip.size // 16)
     log.info(
         "training judge: %d clips, %d classes, %d epochs, %d parameters, %s on %s",
-        len(videos), len(class_names), config.epochs, sum(p.numel() for p in net.parameters()), config.precision, device,
+        len(videos), len(class_names), config.epochs, sum(p.numel() for p in net.parameters()),
+        resolve_precision(config.precision, device), device,
     )  # fmt: skip
     started = time.perf_counter()
     net.train()
@@ -312,7 +305,7 @@ def train_judge(
         for idx in batches:
             if len(idx) < 2:
                 continue
-            x = _augment(to_model(videos[idx.numpy()]), rng, max_shift).to(device)
+            x = _jitter(to_model(videos[idx.numpy()]), rng, max_shift).to(device)
             y = torch.from_numpy(labels[idx.numpy()]).to(device)
             with autocast(device, config.precision):
                 logits = net(x)

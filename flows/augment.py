@@ -1,7 +1,9 @@
 """The augment flow: prepare -> train -> generate -> validate -> publish, as Prefect tasks.
 
-Tasks are thin: each calls one function of ``pipelines`` or ``generators`` and
-adds what Prefect is for: retries, caching of the expensive steps, artifacts.
+Tasks are thin: each calls one plain function of ``pipelines``, ``generators`` or
+``evaluation`` and adds what Prefect is for: retries, caching of the expensive
+steps, artifacts. Class names are read once, from the real clips' index, and
+the checkpoint's metadata once, without its weights.
 Expensive steps are cached twice over: by Prefect (a cache key made of the
 configuration fingerprint, with persisted results) and on disk (every pipeline
 resumes from its finished shards and the trainer from its checkpoint), so a
@@ -10,9 +12,6 @@ re-run with the same inputs neither decodes, renders nor trains again.
 
 from __future__ import annotations
 
-import datetime as dt
-import subprocess
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
@@ -21,7 +20,7 @@ from prefect.cache_policies import NONE
 from prefect.runtime import flow_run
 
 from schemas.config import AugmentConfig, fingerprint
-from schemas.manifest import Manifest, Provenance, ValidationSummary
+from schemas.layout import INDEX, cache_dir, candidate_dir
 
 
 class ValidationFailed(RuntimeError):
@@ -72,25 +71,20 @@ def _retry_unless_bad_input(_task, _task_run, state) -> bool:
 def prepare_real(config: AugmentConfig) -> str:
     """Render or ingest the real clips into a clip dataset (shards + index, origin=real).
 
-    Real videos are listed first, so that classes named by ``generate.counts``
-    are checked before anything is decoded; videos that give no clips are
-    shown in a quarantine table artifact.
+    Classes named by ``generate.counts`` are checked against the listing before
+    anything is decoded; videos that give no clips are shown in a quarantine
+    table artifact.
     """
-    from pipelines import ingest_videos, input_fingerprint, prepare_procedural, source_classes
+    from pipelines import ingest_videos, input_fingerprint, prepare_procedural
 
     inputs = _step_inputs("prepare", config)
     if config.source.kind == "procedural":
-        out = _dataset_dir(config) / ".cache" / f"real-{fingerprint(inputs)}"
+        out = cache_dir(_dataset_dir(config), "real", fingerprint(inputs))
         return str(prepare_procedural(config.source, config.clip, out, config.beam).parent)
 
     logger = get_run_logger()
-    classes = source_classes(config.source)
-    unknown = [c for c in config.generate.counts or {} if c not in classes]
-    if unknown:
-        raise ValueError(f"generate.counts names classes {unknown} that {config.source.root} does not have; "
-                         f"it has {len(classes)}: {classes}")
-    out = _dataset_dir(config) / ".cache" / f"real-{fingerprint(inputs, input_fingerprint(config.source))}"
-    report = ingest_videos(config.source, config.clip, out, config.beam)
+    out = cache_dir(_dataset_dir(config), "real", fingerprint(inputs, input_fingerprint(config.source)))
+    report = ingest_videos(config.source, config.clip, out, config.beam, required_classes=list(config.generate.counts or {}))
     summary = (f"{config.source.kind} {config.source.root}: {report.videos_ingested} videos ingested into "
                f"{report.clips} clips {report.clips_per_split}, {len(report.quarantined)} quarantined")
     logger.info("%s; report: %s", summary, report.quarantine)
@@ -100,45 +94,44 @@ def prepare_real(config: AugmentConfig) -> str:
 
 
 @task(retries=1, retry_delay_seconds=5, cache_key_fn=_cache_key("train"), persist_result=True)
-def train_generator(config: AugmentConfig, real_dir: str) -> str:
-    """Train (or resume training) the class-conditional VGAN on the real training split."""
+def train_generator(config: AugmentConfig, real_dir: str, class_names: list[str]) -> str:
+    """Train (or resume training) the class-conditional generator on the real training split."""
     from generators import train
-    from pipelines import ClipDataset, source_classes
+    from generators.training import describe_progress
+    from pipelines import ClipDataset
 
     logger = get_run_logger()
     # The real dataset's folder name carries the fingerprint of its input files, so new data means a new checkpoint.
-    key = fingerprint(_step_inputs("train", config), Path(real_dir).name)
-    ckpt = _dataset_dir(config) / ".cache" / f"generator-{key}" / "generator.pt"
+    ckpt = cache_dir(_dataset_dir(config), "generator", fingerprint(_step_inputs("train", config), Path(real_dir).name))
     clips = ClipDataset(real_dir, split="train")
     logger.info("training on %d real clips from %s", len(clips), real_dir)
 
     def progress(step: int, stats: dict) -> None:
-        logger.info("step %d/%d %s", step, config.train.steps, " ".join(f"{k}={v:.3f}" for k, v in stats.items()))
+        logger.info("%s", describe_progress(step, config.train.steps, stats))
 
-    return str(train(clips, source_classes(config.source), config.train, config.clip, ckpt, progress=progress))
+    return str(train(clips, class_names, config.train, config.clip, ckpt / "generator.pt", progress=progress))
 
 
 @task(retries=1, retry_delay_seconds=5, cache_key_fn=_cache_key("judge"), persist_result=True)
-def train_judge(config: AugmentConfig, real_dir: str) -> str:
+def train_judge(config: AugmentConfig, real_dir: str, class_names: list[str]) -> str:
     """Train the judge (the action classifier the quality gate measures with) on the real training split.
 
     Cached like the generator, by Prefect and on disk; its held-out accuracy on
     the real test split is measured here and travels in its file.
     """
     from evaluation.judge import train_judge as fit_judge
-    from pipelines import ClipDataset, source_classes
+    from pipelines import ClipDataset
 
-    key = fingerprint(_step_inputs("judge", config), Path(real_dir).name)
-    path = _dataset_dir(config) / ".cache" / f"judge-{key}" / "judge.pt"
+    path = cache_dir(_dataset_dir(config), "judge", fingerprint(_step_inputs("judge", config), Path(real_dir).name))
     train, test = ClipDataset(real_dir, split="train"), ClipDataset(real_dir, split="test")
     get_run_logger().info("judge: %d real training clips, %d held out, from %s", len(train), len(test), real_dir)
-    return str(fit_judge(train, test, source_classes(config.source), config.clip, config.quality.judge, path))
+    return str(fit_judge(train, test, class_names, config.clip, config.quality.judge, path / "judge.pt"))
 
 
 @task(retries=2, retry_delay_seconds=5, cache_policy=NONE)
 def generate_candidate(config: AugmentConfig, checkpoint: str, run_key: str) -> str:
     """Generate the planned clips into a candidate folder; finished shards of a crashed run are reused."""
-    from pipelines import candidate_dir, generate_dataset
+    from pipelines import generate_dataset
 
     out = candidate_dir(_dataset_dir(config), run_key)
     generate_dataset(checkpoint, config.generate, out, config.beam)
@@ -152,104 +145,55 @@ def validate_candidate(config: AugmentConfig, candidate: str, class_names: list[
     Previews are written too, so a candidate that fails keeps them beside its
     report; the metrics table and a preview are shown as artifacts either way.
     """
-    from pipelines import gate_candidate, planned_counts, write_previews
+    from pipelines.release.candidate import check_candidate
     from pipelines.release.card import quality_rows
-    from schemas.expectations import IndexExpectations
 
-    spec = IndexExpectations(
-        class_names=class_names,
-        counts=planned_counts(config.generate, class_names),
-        frames=config.clip.frames,
-        height=config.clip.size,
-        width=config.clip.size,
-        fps=config.clip.fps,
-        origin="synthetic",
-    )
-    cand = Path(candidate)
-    report = gate_candidate(cand, real_dir, judge, spec, config.quality)
-    previews = write_previews(cand, class_names, config.publish.previews_per_class, config.clip.fps)
+    checked = check_candidate(candidate, real_dir, judge, config, class_names)
+    report, name = checked.report, Path(candidate).name
     verdict = "passed" if report.success else "FAILED"
     if report.quality is not None:
         create_table_artifact(quality_rows(report.quality), key=f"{config.name}-quality", description=f"{config.dataset} "
-                              f"candidate {cand.name}: quality gate {verdict} (judge: {report.quality.judge.name})")
-    create_image_artifact(previews[0].resolve().as_uri(), key=f"{config.name}-preview",
-                          description=f"contact sheet of candidate {cand.name} ({verdict}), class {class_names[0]}")
+                              f"candidate {name}: quality gate {verdict} (judge: {report.quality.judge.name})")
+    create_image_artifact(checked.previews[0].resolve().as_uri(), key=f"{config.name}-preview",
+                          description=f"contact sheet of candidate {name} ({verdict}), class {class_names[0]}")
     return report
 
 
 @task(cache_policy=NONE)
-def publish_candidate(config: AugmentConfig, candidate: str, checkpoint: str, real_dir: str, report) -> str:
+def publish_candidate(config: AugmentConfig, candidate: str, class_names: list[str], checkpoint_sha256: str,
+                      real_dir: str, report) -> str:
     """Manifest and card into the candidate (its previews are there since validation), then the atomic move."""
-    from generators import load_generator
-    from pipelines import checksums, dataset_card, publish_version, read_index
-    from pipelines.dataset.index_io import per_class_means
-    from pipelines.dataset.shards import sha256_file
+    from pipelines.release.candidate import publish_candidate as publish
 
-    meta = load_generator(checkpoint)[1]
-    class_names = meta["class_names"]
-    cand = Path(candidate)
-    index_entry, shard_entries = checksums(cand)
-    stats = per_class_means(read_index(cand / "index.parquet"))
-
-    def make_manifest(version_name: str) -> Manifest:
-        return Manifest(
-            dataset=config.dataset,
-            version=version_name,
-            clips=sum(s["clips"] for s in stats.values()),
-            class_names=class_names,
-            counts={name: stats[name]["clips"] for name in class_names if name in stats},
-            clip_format={"frames": config.clip.frames, "height": config.clip.size, "width": config.clip.size,
-                         "fps": config.clip.fps, "codec": "h264"},
-            index=index_entry,
-            shards=shard_entries,
-            provenance=Provenance(
-                checkpoint_sha256=meta["sha256"],
-                real_index_sha256=sha256_file(Path(real_dir) / "index.parquet"),
-                config=config.model_dump(mode="json"),
-                code_version=code_version(),
-                flow_run_id=flow_run.get_id(),
-                created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            ),
-            validation=ValidationSummary(
-                success=report.success,
-                evaluated=report.statistics.get("evaluated_expectations", 0),
-                failed=report.failed,
-                data_docs=_relative(report.data_docs_index, cand),
-            ),
-            quality=report.quality,
-        )
-
-    def card(manifest: Manifest) -> str:
-        return dataset_card(manifest, stats, config.publish.license, config.publish.description)
-
-    final = publish_version(cand, _dataset_dir(config), make_manifest, card)
-    rows = [{"class": n, "clips": stats[n]["clips"], "motion": round(stats[n]["motion"], 4),
-             "flicker": round(stats[n]["flicker"], 4)} for n in class_names if n in stats]
-    create_table_artifact(rows, key=f"{config.name}-counts", description=f"{config.dataset} {final.name}: clips and quality per class")
-    create_markdown_artifact((final / "README.md").read_text(), key=f"{config.name}-card", description="dataset card")
-    return str(final)
+    published = publish(candidate, config, class_names, checkpoint_sha256, real_dir, report, flow_run.get_id())
+    create_table_artifact(published.per_class, key=f"{config.name}-counts",
+                          description=f"{config.dataset} {published.path.name}: clips and quality per class")
+    create_markdown_artifact(published.card, key=f"{config.name}-card", description="dataset card")
+    return str(published.path)
 
 
 @flow(name="augment", log_prints=False)
 def augment(config: AugmentConfig) -> str:
     """Make, validate and publish one synthetic dataset version; return its folder."""
-    logger = get_run_logger()
-    real_dir = _fresh(prepare_real, config, check="index.parquet")
-    checkpoint = _fresh(train_generator, config, real_dir)
-    judge = _fresh(train_judge, config, real_dir)
-    from generators import load_generator
+    from generators import read_checkpoint_info
+    from pipelines.dataset.reader import class_names as real_class_names
 
-    class_names = load_generator(checkpoint)[1]["class_names"]
-    run_key = fingerprint(_step_inputs("generate", config), Path(checkpoint).name, _file_digest(checkpoint))
+    logger = get_run_logger()
+    real_dir = _fresh(prepare_real, config, check=INDEX)
+    class_names = real_class_names(real_dir)  # read once, from the real clips' index
+    checkpoint = _fresh(train_generator, config, real_dir, class_names)
+    judge = _fresh(train_judge, config, real_dir, class_names)
+    info = read_checkpoint_info(checkpoint)
+    run_key = fingerprint(_step_inputs("generate", config), Path(checkpoint).name, info.sha256)
     candidate = generate_candidate(config, checkpoint, run_key)
-    report = validate_candidate(config, candidate, class_names, real_dir, judge)
+    report = validate_candidate(config, candidate, list(info.class_names), real_dir, judge)
     if not report.success:
         raise ValidationFailed(
             f"candidate {candidate} failed validation; nothing was published. Failed expectations:\n  "
             + "\n  ".join(report.failed)
             + f"\nReport: {report.data_docs_index or report.results_path}"
         )
-    final = publish_candidate(config, candidate, checkpoint, real_dir, report)
+    final = publish_candidate(config, candidate, list(info.class_names), info.sha256, real_dir, report)
     logger.info("published %s", final)
     return final
 
@@ -261,28 +205,3 @@ def _fresh(step, config: AugmentConfig, *args, check: str | None = None) -> str:
     if not path.exists():
         result = step.with_options(refresh_cache=True)(config, *args)
     return result
-
-
-def _file_digest(path: str) -> str:
-    from pipelines.dataset.shards import sha256_file
-
-    return sha256_file(path)
-
-
-def _relative(path, root: Path) -> str | None:
-    return None if path is None else Path(path).resolve().relative_to(root.resolve()).as_posix()
-
-
-def code_version() -> str:
-    """Package version plus the git commit when running from a checkout."""
-    try:
-        base = version("vgan-augment")
-    except PackageNotFoundError:
-        base = "unknown"
-    try:
-        sha = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        sha = ""
-    return f"{base}+g{sha}" if sha else base

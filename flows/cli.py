@@ -20,6 +20,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
+from flows.deployments import deployment_parameters, prefect_yaml_path
 from schemas.config import AugmentConfig
 
 _OFFLINE_ENV = {
@@ -27,25 +28,10 @@ _OFFLINE_ENV = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "GX_ANALYTICS_ENABLED": "false",
 }
+EXIT_REFUSED = 3
+"""Exit status of a run whose candidate the quality gate refused (an expected outcome, not a crash)."""
 # Fields the deployment itself decides.
 _NOT_OPTIONS = {("name",)}
-
-
-def prefect_yaml_path() -> Path:
-    """``prefect.yaml`` of the working directory if there is one, else the one beside the package."""
-    here = Path.cwd() / "prefect.yaml"
-    return here if here.is_file() else Path(__file__).resolve().parent.parent / "prefect.yaml"
-
-
-def deployment_parameters(path: Path | None = None) -> dict[str, dict]:
-    """The ``config`` parameter of every deployment in ``prefect.yaml``, by deployment name."""
-    import yaml
-
-    path = path or prefect_yaml_path()
-    if not path.is_file():
-        raise FileNotFoundError(f"no prefect.yaml at {path}; run vgan from the project folder")
-    spec = yaml.safe_load(path.read_text())
-    return {d["name"]: d.get("parameters", {}).get("config", {}) for d in spec.get("deployments", [])}
 
 
 def _tag(member: type[BaseModel]) -> str | None:
@@ -196,6 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per Prefect API call otherwise
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)  # hundreds of internal INFO lines otherwise
 
     if args.command == "verify":
         from pipelines.release.verify import verify_version
@@ -230,10 +217,14 @@ def main(argv: list[str] | None = None) -> int:
         except LayoutError as exc:
             print(f"invalid dataset: {exc}", file=sys.stderr)
             return 2
-    from flows.augment import augment
+    from flows.augment import ValidationFailed, augment
 
-    final = augment(config)
-    print(final)
+    try:
+        final = augment(config)
+    except ValidationFailed as exc:
+        print(f"not published: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    print(f"published {final}")
     return 0
 
 

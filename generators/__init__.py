@@ -8,10 +8,11 @@ The public surface (everything else is internal):
 * ``train(dataset, class_names, config, clip, checkpoint_path, *, progress=None) -> Path``
   — trains or resumes; deterministic from ``config.seed``. ``resolve_device("auto")``
   is the device rule it uses (CUDA if available, else CPU).
-* ``sample(G, labels, seeds, truncation=1.0, *, device="cpu", precision="bf16") -> SampleBatch``
+* ``sample(G, labels, seeds, truncation=1.0, *, device="cpu", precision="auto") -> SampleBatch``
   (seeds per clip come from the plan: ``pipelines.jobs.plan.derive_seed``);
   ``with torch_threads(n):`` runs a block on ``n`` torch threads and restores the caller's count.
-* ``load_generator(path, device="cpu") -> (G_ema, meta)``, ``save_checkpoint``,
+* ``load_generator(path, device="cpu") -> (G_ema, CheckpointInfo)``, ``read_checkpoint_info(path)``
+  (class names, clip format, config, step, sha256; no weights read), ``save_checkpoint``,
   ``load_checkpoint``, ``CheckpointError``, ``ResumeMismatchError``.
 * ``boxes_from_mask(mask)`` — per-frame foreground boxes (numpy).
 * ``to_model(clips)`` / ``to_uint8(video)`` — the one I/O <-> model tensor conversion.
@@ -38,6 +39,8 @@ _EXPORTS = {
     "save_checkpoint": "generators.checkpoint",
     "load_checkpoint": "generators.checkpoint",
     "CheckpointError": "generators.checkpoint",
+    "CheckpointInfo": "generators.checkpoint",
+    "read_checkpoint_info": "generators.checkpoint",
     "boxes_from_mask": "generators.masks",
     "to_model": "generators.video",
     "to_uint8": "generators.video",
@@ -46,7 +49,14 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
-    from generators.checkpoint import CheckpointError, load_checkpoint, load_generator, save_checkpoint
+    from generators.checkpoint import (
+        CheckpointError,
+        CheckpointInfo,
+        load_checkpoint,
+        load_generator,
+        read_checkpoint_info,
+        save_checkpoint,
+    )
     from generators.masks import boxes_from_mask
     from generators.networks import VideoGenerator, VideoParts
     from generators.device import resolve_device, torch_threads

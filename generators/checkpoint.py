@@ -17,8 +17,8 @@ import hashlib
 import io
 import logging
 import os
-import tempfile
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ import torch
 from pydantic import ValidationError
 
 from generators.networks import VideoGenerator
+from schemas.atomic import atomic_open
 from schemas.config import ClipFormat, TrainConfig
 
 __all__ = [
@@ -33,8 +34,10 @@ __all__ = [
     "CHECKPOINT_VERSION",
     "REQUIRED_KEYS",
     "CheckpointError",
+    "CheckpointInfo",
     "load_checkpoint",
     "load_generator",
+    "read_checkpoint_info",
     "save_checkpoint",
 ]
 
@@ -76,34 +79,9 @@ def save_checkpoint(path: str | os.PathLike, state: Mapping[str, Any]) -> Path:
 
 def torch_save_atomic(path: str | os.PathLike, obj: Any) -> Path:
     """``torch.save`` to a temporary file beside ``path``, fsynced, then renamed over it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-    return path
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename itself durable; not every platform can open a directory."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    with atomic_open(path) as f:
+        torch.save(obj, f)
+    return Path(path)
 
 
 def _read(path: Path) -> bytes:
@@ -118,6 +96,11 @@ def _parse(data: bytes, path: Path, map_location: str | torch.device) -> dict[st
         ckpt = torch.load(io.BytesIO(data), weights_only=True, map_location=map_location)
     except Exception as e:  # truncated zip, bad pickle, or a pickle that is not plain data
         raise CheckpointError(f"{path} is not a readable data-only checkpoint ({type(e).__name__}: {e})") from e
+    return _check(ckpt, path)
+
+
+def _check(ckpt: Any, path: Path) -> dict[str, Any]:
+    """The format tag, version and entries of a loaded checkpoint, or a :class:`CheckpointError` naming ``path``."""
     if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
         tag = ckpt.get("format") if isinstance(ckpt, dict) else type(ckpt).__name__
         raise CheckpointError(f"{path} is not a {CHECKPOINT_FORMAT} checkpoint (format tag {tag!r})")
@@ -142,34 +125,65 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     return _parse(_read(path), path, map_location)
 
 
-def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu") -> tuple[VideoGenerator, dict[str, Any]]:
-    """The EMA generator of a checkpoint, in eval mode, and what generation needs to know about it.
+@dataclass(frozen=True)
+class CheckpointInfo:
+    """What the rest of the project needs to know about a checkpoint, without its weights.
 
-    Returns ``(G_ema, meta)`` where ``meta`` has ``class_names`` (list[str]),
-    ``clip`` (:class:`ClipFormat`), ``config`` (:class:`TrainConfig`), ``step``
-    (int) and ``sha256`` (hex digest of the checkpoint file). The digest and the
-    weights come from the same bytes, so the digest names exactly what was loaded.
+    ``class_names[i]`` is the name of label ``i``; ``sha256`` is the digest of
+    the checkpoint file, so it names exactly the weights a generator was loaded from.
     """
-    path = Path(path)
-    data = _read(path)
-    ckpt = _parse(data, path, "cpu")
+
+    class_names: tuple[str, ...]
+    clip: ClipFormat
+    config: TrainConfig
+    step: int
+    sha256: str
+
+
+def _info(ckpt: dict[str, Any], path: Path, sha256: str) -> CheckpointInfo:
     try:
         clip = ClipFormat.model_validate(ckpt["clip"])
         config = TrainConfig.model_validate(ckpt["config"])
     except ValidationError as e:
         raise CheckpointError(f"{path} holds a configuration this code does not accept: {e}") from e
-    class_names = [str(c) for c in ckpt["class_names"]]
-    G = VideoGenerator(len(class_names), config.model.z_dim, config.model.channels, clip.frames, clip.size)
+    return CheckpointInfo(tuple(str(c) for c in ckpt["class_names"]), clip, config, int(ckpt["step"]), sha256)
+
+
+def read_checkpoint_info(path: str | os.PathLike) -> CheckpointInfo:
+    """The class names, clip format, training config, step and sha256 of a checkpoint.
+
+    The file is hashed but its tensors are memory-mapped, never read into
+    memory, so asking a checkpoint for its classes costs no network rebuild.
+    """
+    path = Path(path)
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+    except OSError as e:
+        raise CheckpointError(f"cannot read checkpoint {path}: {e}") from e
+    try:
+        ckpt = torch.load(path, weights_only=True, map_location="cpu", mmap=True)
+    except Exception as e:  # truncated zip, bad pickle, or a pickle that is not plain data
+        raise CheckpointError(f"{path} is not a readable data-only checkpoint ({type(e).__name__}: {e})") from e
+    return _info(_check(ckpt, path), path, h.hexdigest())
+
+
+def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu") -> tuple[VideoGenerator, CheckpointInfo]:
+    """The EMA generator of a checkpoint, in eval mode, and its :class:`CheckpointInfo`.
+
+    The digest and the weights come from the same bytes, so the digest names
+    exactly what was loaded.
+    """
+    path = Path(path)
+    data = _read(path)
+    ckpt = _parse(data, path, "cpu")
+    info = _info(ckpt, path, hashlib.sha256(data).hexdigest())
+    G = VideoGenerator(len(info.class_names), info.config.model.z_dim, info.config.model.channels, info.clip.frames, info.clip.size)
     try:
         G.load_state_dict(ckpt["G_ema"])
     except RuntimeError as e:
         raise CheckpointError(f"{path}: generator weights do not fit the network its config describes: {e}") from e
     G.eval().requires_grad_(False).to(device)
-    meta = {
-        "class_names": class_names,
-        "clip": clip,
-        "config": config,
-        "step": int(ckpt["step"]),
-        "sha256": hashlib.sha256(data).hexdigest(),
-    }
-    return G, meta
+    return G, info

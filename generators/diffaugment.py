@@ -34,7 +34,7 @@ import torch.nn.functional as F
 
 from schemas.config import Augmentation
 
-__all__ = ["AUGMENTATIONS", "augment"]
+__all__ = ["AUGMENTATIONS", "diffaugment"]
 
 AUGMENTATIONS: tuple[str, ...] = get_args(Augmentation)
 _SHIFT = 1 / 8  # largest translation, as a fraction of the frame side
@@ -79,7 +79,7 @@ def _cutout(x: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
 _OPS = {"color": _color, "translation": _translation, "cutout": _cutout}
 
 
-def augment(video: torch.Tensor, policy: Sequence[str], rng: torch.Generator) -> torch.Tensor:
+def diffaugment(video: torch.Tensor, policy: Sequence[str], rng: torch.Generator) -> torch.Tensor:
     """Augment clips (B, 3, T, H, W) with the named transformations, in :data:`AUGMENTATIONS` order.
 
     Each clip gets its own random parameters, the same for all its frames. An

@@ -24,10 +24,10 @@ import numpy as np
 import torch
 
 from generators.networks import VideoGenerator
-from generators.device import autocast
+from generators.device import autocast, resolve_precision
 from generators.video import to_uint8
 
-__all__ = ["CHUNK", "SampleBatch", "latents", "sample", "torch_threads"]
+__all__ = ["CHUNK", "SampleBatch", "latents", "sample"]
 
 CHUNK = 8  # clips per network call; fixed so that results do not depend on the request's batch size
 
@@ -62,19 +62,18 @@ def sample(
     truncation: float = 1.0,
     *,
     device: str | torch.device = "cpu",
-    precision: str = "bf16",
+    precision: str = "auto",
 ) -> SampleBatch:
     """Generate one clip per ``(labels[i], seeds[i])`` with generator ``G`` (already on ``device``).
 
-    ``precision`` is ``"bf16"`` (autocast, the default: fast on CPUs with
+    ``precision`` is ``"auto"`` (:func:`~generators.device.resolve_precision`), ``"bf16"`` (autocast: fast on CPUs with
     AVX-512 BF16 and on recent GPUs) or ``"fp32"``; it is part of what a clip
     is a function of, so record it beside the seed.
     """
     if len(labels) != len(seeds):
         raise ValueError(f"got {len(labels)} labels but {len(seeds)} seeds")
-    if precision not in ("bf16", "fp32"):
-        raise ValueError(f"precision must be 'bf16' or 'fp32', got {precision!r}")
     device = torch.device(device)
+    precision = resolve_precision(precision, device)
     param_device = next(G.parameters()).device
     if param_device.type != device.type:
         raise ValueError(f"generator is on {param_device}, sampling was asked to run on {device}")

@@ -25,7 +25,7 @@ One iteration is one discriminator update followed by one generator update.
   weights on CPU.
 * Augmentation: every clip either critic sees, real or fake, in both
   updates, goes through ``config.augment`` (DiffAugment, Zhao et al. 2020;
-  generators/augment.py), so critics trained on a few hundred clips do not
+  generators/diffaugment.py), so critics trained on a few hundred clips do not
   memorise them. Never flips: a mirrored ``walk_left`` is a ``walk_right``.
 """
 
@@ -38,20 +38,20 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from generators.diffaugment import augment
-from generators.device import autocast, resolve_device
+from generators.diffaugment import diffaugment
+from generators.device import autocast, resolve_device, resolve_precision
 from generators.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from generators.networks import FrameDiscriminator, VideoDiscriminator, VideoGenerator
-from generators.video import to_model
+from generators.video import ClipSource, to_model
 from schemas.config import ClipFormat, TrainConfig
 
-__all__ = ["ResumeMismatchError", "train"]
+__all__ = ["ResumeMismatchError", "describe_progress", "train"]
 
 log = logging.getLogger(__name__)
 
@@ -62,14 +62,6 @@ FRAMES_PER_CLIP = 4  # frames the frame critic sees per clip (DVD-GAN uses 8 of 
 # Fields that may differ between the run that wrote a checkpoint and the run
 # resuming it: they change how long or where training runs, not its trajectory.
 _RESUMABLE_CHANGES = frozenset({"steps", "checkpoint_every", "device"})
-
-
-class ClipDataset(Protocol):
-    """A map-style dataset of ``(uint8 clip (T, H, W, 3), int label)``."""
-
-    def __len__(self) -> int: ...
-
-    def __getitem__(self, index: int) -> tuple[Any, int]: ...
 
 
 class ResumeMismatchError(CheckpointError):
@@ -146,7 +138,7 @@ def _check_resumable(
 
 
 def _draw_batch(
-    dataset: ClipDataset, rng: torch.Generator, batch_size: int, clip: ClipFormat, num_classes: int
+    dataset: ClipSource, rng: torch.Generator, batch_size: int, clip: ClipFormat, num_classes: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``batch_size`` clips drawn uniformly with replacement (so a dataset smaller than a batch works)."""
     idx = torch.randint(len(dataset), (batch_size,), generator=rng).tolist()
@@ -187,7 +179,7 @@ def _update_ema(ema: torch.nn.Module, net: torch.nn.Module, step: int, max_decay
 
 
 def _iteration(
-    run: _Run, dataset: ClipDataset, config: TrainConfig, clip: ClipFormat, num_classes: int, device: torch.device
+    run: _Run, dataset: ClipSource, config: TrainConfig, clip: ClipFormat, num_classes: int, device: torch.device
 ) -> dict[str, torch.Tensor]:
     """One discriminator update and one generator update; returns detached scalars for logging."""
     b, z_dim = config.batch_size, config.model.z_dim
@@ -195,7 +187,7 @@ def _iteration(
 
     real_u8, y = _draw_batch(dataset, rng, b, clip, num_classes)
     # under bf16 the critics' first convolution would cast real clips anyway; converting once saves copies
-    dtype = torch.bfloat16 if config.precision == "bf16" else torch.float32
+    dtype = torch.bfloat16 if resolve_precision(config.precision, device) == "bf16" else torch.float32
     real = to_model(real_u8, device=device, dtype=dtype, memory_format=torch.channels_last_3d)
     y = y.to(device)
 
@@ -205,7 +197,7 @@ def _iteration(
         fake = G(z, y)
     both, yy = torch.cat([real, fake.to(real.dtype)]), torch.cat([y, y])
     with autocast(device, config.precision):
-        both = augment(both, config.augment, rng)
+        both = diffaugment(both, config.augment, rng)
         lv = Dv(both, yy)
         lf = Df(both, yy, generator=rng)
     loss_d = _hinge_d(lv[:b], lv[b:]) + _hinge_d(lf[:b], lf[b:])
@@ -221,7 +213,7 @@ def _iteration(
     y = torch.cat([y[:half], y[:half], y[2 * half :]])
     with autocast(device, config.precision):
         parts = G.forward_parts(z, y)
-        seen = augment(parts.video, config.augment, rng)
+        seen = diffaugment(parts.video, config.augment, rng)
         gv = Dv(seen, y)
         gf = Df(seen, y, generator=rng)
     mask_l1 = parts.mask.float().mean()
@@ -246,8 +238,19 @@ def _iteration(
     }
 
 
+def describe_progress(step: int, steps: int, stats: dict[str, float]) -> str:
+    """One line of training progress: where it is, how fast, how long is left, and the critics' view."""
+    eta = stats["eta_s"]
+    left = f"{int(eta // 60)}:{int(eta % 60):02d} left" if math.isfinite(eta) else "time left unknown"
+    return (
+        f"step {step}/{steps}  {stats['steps_per_s']:.2f} steps/s  {left}  "
+        f"loss_d {stats['loss_d']:.3f}  loss_g {stats['loss_g']:.3f}  "
+        f"D(real) {stats['d_real']:.2f}  D(fake) {stats['d_fake']:.2f}  mask {stats['mask']:.2f}"
+    )
+
+
 def train(
-    dataset: ClipDataset,
+    dataset: ClipSource,
     class_names: Sequence[str],
     config: TrainConfig,
     clip: ClipFormat,
@@ -268,7 +271,10 @@ def train(
 
     ``progress(step, stats)`` is called every :data:`LOG_EVERY` steps and after
     the last one; ``stats`` holds window averages of ``loss_d``, ``loss_g``,
-    ``d_real``, ``d_fake``, ``mask`` (mean mask value) and ``steps_per_s``.
+    ``d_real``, ``d_fake``, ``mask`` (mean mask value), ``steps_per_s`` and
+    ``eta_s`` (seconds left at that rate). A caller that passes ``progress``
+    reports it (:func:`describe_progress` gives the line); without one, this
+    module logs the line itself, so a run never prints each report twice.
     """
     class_names = [str(c) for c in class_names]
     if len(class_names) < 1 or len(set(class_names)) != len(class_names):
@@ -290,7 +296,7 @@ def train(
         log.info(
             "training %d steps: %d classes, clip %dx%dx%d, batch %d, channels %d, %s on %s",
             config.steps, len(class_names), clip.frames, clip.size, clip.size,
-            config.batch_size, config.model.channels, config.precision, device,
+            config.batch_size, config.model.channels, resolve_precision(config.precision, device), device,
         )  # fmt: skip
 
     window: dict[str, torch.Tensor] = {}
@@ -313,12 +319,10 @@ def train(
         if log_now:
             elapsed = time.perf_counter() - window_start
             report["steps_per_s"] = window_steps / elapsed if elapsed > 0 else float("inf")
-            log.info(
-                "step %d/%d  loss_d %.3f  loss_g %.3f  D(real) %.2f  D(fake) %.2f  mask %.2f  %.2f steps/s",
-                run.step, config.steps, report["loss_d"], report["loss_g"],
-                report["d_real"], report["d_fake"], report["mask"], report["steps_per_s"],
-            )  # fmt: skip
-            if progress is not None:
+            report["eta_s"] = (config.steps - run.step) / report["steps_per_s"]
+            if progress is None:
+                log.info("%s", describe_progress(run.step, config.steps, report))
+            else:
                 progress(run.step, report)
             window, window_start, window_steps = {}, time.perf_counter(), 0
     return path

@@ -9,8 +9,21 @@ holds exactly for every uint8 clip.
 
 from __future__ import annotations
 
+from typing import Any, Protocol
+
 import numpy as np
 import torch
+
+
+class ClipSource(Protocol):
+    """What training and the judge read: a map-style dataset of ``(uint8 clip (T, H, W, 3), int label)``.
+
+    :class:`pipelines.ClipDataset` is one; any list of pairs is another.
+    """
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, index: int) -> tuple[Any, int]: ...
 
 __all__ = ["to_model", "to_uint8"]
 

@@ -4,7 +4,7 @@ The surface used from outside (flows, users, tests) is re-exported here lazily,
 so that reading a dataset with :class:`ClipDataset` does not import Beam.
 
 - ``ClipDataset(path)``: PyTorch-style dataset over a published version.
-- ``MixedClips(real, synthetic, synthetic_fraction)``, ``ClipAugment``: an ``IterableDataset``
+- ``MixedClips(real, synthetic, synthetic_fraction)``, ``ClipTransform``: an ``IterableDataset``
   of real clips mixed with synthetic versions, sharded over ranks and workers, for training.
 - ``read_index(path)``: the Parquet clip index as a pyarrow table.
 - ``prepare_procedural(...)``: the built-in procedural set as a real clip dataset (Beam).
@@ -27,7 +27,7 @@ _SURFACE = {
     "ClipIntegrityError": "pipelines.dataset.reader",
     "resolve_version": "pipelines.dataset.reader",
     "MixedClips": "pipelines.dataset.mixing",
-    "ClipAugment": "pipelines.dataset.mixing",
+    "ClipTransform": "pipelines.dataset.mixing",
     "read_index": "pipelines.dataset.index_io",
     "prepare_procedural": "pipelines.jobs.prepare",
     "source_classes": "pipelines.sources",
@@ -37,12 +37,11 @@ _SURFACE = {
     "input_fingerprint": "pipelines.sources",
     "LayoutError": "pipelines.sources.listing",
     "generate_dataset": "pipelines.jobs.generate",
-    "planned_counts": "pipelines.jobs.generate",
     "validate_index": "pipelines.release.validate",
     "assess_candidate": "pipelines.release.gate",
     "gate_candidate": "pipelines.release.gate",
     "publish_version": "pipelines.release.publish",
-    "candidate_dir": "pipelines.release.publish",
+    "candidate_dir": "schemas.layout",
     "checksums": "pipelines.release.publish",
     "write_previews": "pipelines.release.publish",
     "dataset_card": "pipelines.release.card",

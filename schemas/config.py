@@ -152,6 +152,10 @@ class ModelConfig(_Strict):
     channels: int = Field(32, ge=8, le=512, description="base channel width of generator and discriminators")
 
 
+# "auto" is bf16 where the device computes it natively (CUDA, CPUs with AVX-512 BF16 or AMX), else fp32
+# (generators/device.py): on an AVX2-only CPU emulated bf16 made a training step 10-50x slower than fp32.
+Precision = Literal["auto", "fp32", "bf16"]
+
 # DiffAugment's transformations, in the order they are applied (generators/augment.py).
 Augmentation = Literal["color", "translation", "cutout"]
 
@@ -164,7 +168,9 @@ class TrainConfig(_Strict):
     beta1: float = Field(0.0, ge=0, lt=1)
     beta2: float = Field(0.99, ge=0, lt=1)
     ema_decay: float = Field(0.999, ge=0, lt=1, description="decay of the generator's moving average")
-    precision: Literal["fp32", "bf16"] = Field("bf16", description="autocast precision on CPU and CUDA")
+    precision: Precision = Field(
+        "auto", description="autocast precision; auto = bf16 where the device computes it natively, else fp32"
+    )
     device: Literal["auto", "cpu", "cuda"] = "auto"
     seed: int = Field(0, ge=0)
     checkpoint_every: int = Field(200, ge=1, description="steps between resumable checkpoints")
@@ -193,7 +199,7 @@ class GenerateConfig(_Strict):
     truncation: float = Field(1.0, gt=0, le=4, description="latent truncation (1.0 = none)")
     batch_size: int = Field(32, ge=1, le=4096)
     shard_size: int = Field(64, ge=1, description="clips per tar shard")
-    precision: Literal["fp32", "bf16"] = "bf16"
+    precision: Precision = Field("auto", description="autocast precision of generation (auto as in train.precision)")
     device: Literal["auto", "cpu", "cuda"] = "auto"
     crf: int = Field(18, ge=0, le=51, description="x264 constant rate factor")
     preset: X264Preset = Field(
@@ -208,6 +214,10 @@ class GenerateConfig(_Strict):
             if bad or not v:
                 raise ValueError(f"counts must be a non-empty mapping of class to a positive count, got {v}")
         return v
+
+    def planned_counts(self, class_names: list[str] | tuple[str, ...]) -> dict[str, int]:
+        """Clips per class: ``counts`` when given, else ``clips_per_class`` of every trained class."""
+        return dict(self.counts) if self.counts else {name: self.clips_per_class for name in class_names}
 
 
 class BeamConfig(_Strict):
@@ -233,7 +243,7 @@ class JudgeConfig(_Strict):
     batch_size: int = Field(32, ge=2, le=1024, description="judge training batch size")
     lr: float = Field(3e-3, gt=0, lt=1, description="peak learning rate of the judge (AdamW, one-cycle schedule)")
     weight_decay: float = Field(0.05, ge=0, lt=1, description="AdamW weight decay of the judge")
-    precision: Literal["fp32", "bf16"] = Field("bf16", description="autocast precision of judge training and inference")
+    precision: Precision = Field("auto", description="autocast precision of judge training and inference (auto as in train.precision)")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="device of judge training and inference")
     seed: int = Field(0, ge=0, description="seed of the judge's initialisation and batch order")
 

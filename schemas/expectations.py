@@ -3,7 +3,7 @@
 Two suites: one over the clip index (this docstring's main subject), and one
 over the dataset-level quality figures (:func:`build_quality_suite`).
 
-The suite restates the index contract (DESIGN.md section 3) as data, so a failed
+The suite restates the index contract (docs/dataset-format.md) as data, so a failed
 check shows up by name in the Data Docs that ship with every dataset version.
 Per-class checks use row conditions and carry a ``description`` that names the
 class: GX renders the description in place of its generic sentence, and its
@@ -20,13 +20,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from schemas.index import INDEX_SCHEMA, ORIGINS, REQUIRED_COLUMNS, SCHEMA_VERSION, SPLITS
+from schemas.layout import SHARD_PATTERN
 from schemas.manifest import QualityFigure
 
 if TYPE_CHECKING:
     import great_expectations as gx
 
+    from schemas.config import AugmentConfig
+
 SHA256_REGEX = r"^[0-9a-f]{64}$"
-SHARD_REGEX = r"^shards/shard-\d{6}\.tar$"
 # fps is stored as float32, so 29.97 comes back as 29.969999...; compare with a
 # tolerance far above float32 rounding and far below any real frame-rate difference.
 FPS_TOLERANCE = 1e-3
@@ -69,6 +71,19 @@ class IndexExpectations:
             raise ValueError(f"counts must map planned classes to positive counts, got {self.counts}")
         if self.origin not in ORIGINS:
             raise ValueError(f"origin must be one of {ORIGINS}, got {self.origin!r}")
+
+    @classmethod
+    def synthetic(cls, config: "AugmentConfig", class_names: list[str] | tuple[str, ...]) -> "IndexExpectations":
+        """What the index of a run's synthetic candidate must hold: the run's plan and clip format."""
+        return cls(
+            class_names=list(class_names),
+            counts=config.generate.planned_counts(class_names),
+            frames=config.clip.frames,
+            height=config.clip.size,
+            width=config.clip.size,
+            fps=config.clip.fps,
+            origin="synthetic",
+        )
 
     @property
     def planned(self) -> list[tuple[int, str, int]]:
@@ -232,7 +247,7 @@ def _payload() -> list:
             column="sha256", regex=SHA256_REGEX, notes="Lower-case hex SHA-256 of the mp4 payload."
         ),
         gx.expectations.ExpectColumnValuesToMatchRegex(
-            column="shard", regex=SHARD_REGEX, notes="Shard paths are relative to the version folder."
+            column="shard", regex=SHARD_PATTERN, notes="Shard paths are relative to the version folder."
         ),
         gx.expectations.ExpectColumnValuesToBeBetween(
             column="offset", min_value=0, notes="Byte offset of the mp4 inside its tar."

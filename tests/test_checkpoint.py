@@ -17,6 +17,7 @@ from generators.checkpoint import (
     CheckpointError,
     load_checkpoint,
     load_generator,
+    read_checkpoint_info,
     save_checkpoint,
 )
 from generators.networks import VideoGenerator
@@ -127,13 +128,14 @@ def test_code_in_a_pickle_is_refused(tmp_path: Path) -> None:
 
 
 def test_load_generator(trained: Path) -> None:
-    G, meta = load_generator(trained)
+    G, info = load_generator(trained)
     assert isinstance(G, VideoGenerator) and not G.training
     assert not any(p.requires_grad for p in G.parameters())
-    assert meta["class_names"] == CLASSES
-    assert meta["clip"] == CLIP and meta["config"] == CONFIG
-    assert meta["step"] == 2
-    assert meta["sha256"] == hashlib.sha256(trained.read_bytes()).hexdigest()
+    assert list(info.class_names) == CLASSES
+    assert info.clip == CLIP and info.config == CONFIG
+    assert info.step == 2
+    assert info.sha256 == hashlib.sha256(trained.read_bytes()).hexdigest()
+    assert read_checkpoint_info(trained) == info
     # the loaded generator is the EMA one
     ema = load_checkpoint(trained)["G_ema"]
     for name, value in G.state_dict().items():

@@ -2,7 +2,8 @@
 
 import pytest
 
-from flows.cli import build_config, deployment_parameters, main
+from flows.cli import build_config, main
+from flows.deployments import deployment_parameters
 from schemas.config import AugmentConfig
 
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from pipelines import ClipAugment, ClipDataset, MixedClips, prepare_procedural, read_index
+from pipelines import ClipTransform, ClipDataset, MixedClips, prepare_procedural, read_index
 from schemas.config import BeamConfig, ClipFormat, ProceduralSource
 
 CLIP = ClipFormat(frames=8, size=32, fps=8)
@@ -77,7 +77,7 @@ def test_a_synthetic_class_the_real_data_lacks_is_refused(real, tmp_path):
 
 def test_an_epoch_is_reproducible_and_the_next_one_differs(real, synthetic):
     def epoch(e):
-        mixed = MixedClips(real, [synthetic], 0.5, augment=ClipAugment(), seed=7)
+        mixed = MixedClips(real, [synthetic], 0.5, transform=ClipTransform(), seed=7)
         mixed.set_epoch(e)
         return [(_digest(v), y) for v, y in mixed]
 
@@ -100,18 +100,18 @@ def test_workers_and_ranks_split_an_epoch_without_overlap(real, synthetic):
     assert sum(seen, Counter()) <= whole
 
 
-def test_augment_keeps_shape_is_seeded_and_mirrors_labels():
+def test_transform_keeps_shape_is_seeded_and_mirrors_labels():
     video = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (8, 32, 32, 3), dtype=np.uint8))
-    augment = ClipAugment(hflip=1.0, mirror={0: 1, 1: 0})
-    a, label = augment(video, 0, np.random.default_rng(5))
-    b, _ = augment(video, 0, np.random.default_rng(5))
+    transform = ClipTransform(hflip=1.0, mirror={0: 1, 1: 0})
+    a, label = transform(video, 0, np.random.default_rng(5))
+    b, _ = transform(video, 0, np.random.default_rng(5))
     assert a.shape == video.shape and a.dtype == torch.uint8 and label == 1
     assert torch.equal(a, b)
-    assert augment(video, 2, np.random.default_rng(5))[1] == 2  # a class not in the mirror keeps its label
-    plain, _ = ClipAugment(crop_scale=(1, 1), brightness=0, contrast=0)(video, 0, np.random.default_rng(0))
+    assert transform(video, 2, np.random.default_rng(5))[1] == 2  # a class not in the mirror keeps its label
+    plain, _ = ClipTransform(crop_scale=(1, 1), brightness=0, contrast=0)(video, 0, np.random.default_rng(0))
     assert torch.equal(plain, video)
     with pytest.raises(ValueError, match="crop_scale"):
-        ClipAugment(crop_scale=(0, 1))
+        ClipTransform(crop_scale=(0, 1))
 
 
 def test_first_per_class_is_a_nested_k_shot_view(real):

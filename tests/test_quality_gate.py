@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from flows.cli import deployment_parameters
+from flows.deployments import deployment_parameters
 from pipelines import ClipDataset
 from pipelines.jobs.runner import run_shard_pipeline
 from pipelines.jobs.plan import plan_synthetic

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable
 
 import pyarrow as pa
 import pyarrow.compute  # noqa: F401  (pa.compute)
 import pyarrow.parquet as pq
 
+from schemas.atomic import atomic_path
 from schemas.index import INDEX_SCHEMA, SCHEMA_VERSION, index_table, schema_version_of
 
 
@@ -30,25 +30,10 @@ def write_index(rows_or_table: list[dict] | pa.Table, path: str | os.PathLike, e
     for k, v in (extra_metadata or {}).items():
         meta[k.encode() if isinstance(k, str) else k] = v.encode() if isinstance(v, str) else v
     table = table.cast(INDEX_SCHEMA).replace_schema_metadata(meta)
-    with _atomic(path) as tmp:
+    with atomic_path(path) as tmp:
         pq.write_table(table, tmp, compression="zstd")
     return Path(path)
 
-
-@contextlib.contextmanager
-def _atomic(path: str | os.PathLike) -> Iterator[Path]:
-    """A temporary path beside ``path`` to write to; renamed to ``path`` after an fsync, removed on error."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        yield tmp
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def read_index(path: str | os.PathLike) -> pa.Table:
@@ -86,7 +71,7 @@ def merge_indexes(parts: Iterable[str | os.PathLike], path: str | os.PathLike) -
     (``ShardJob.finished``), and a plan's keys are unique by construction.
     """
     pending = INDEX_SCHEMA.empty_table()
-    with _atomic(path) as tmp, pq.ParquetWriter(tmp, INDEX_SCHEMA, compression="zstd") as writer:
+    with atomic_path(path) as tmp, pq.ParquetWriter(tmp, INDEX_SCHEMA, compression="zstd") as writer:
         for part in parts:
             pending = pa.concat_tables([pending, read_index(part).cast(INDEX_SCHEMA)])
             if pending.num_rows >= MERGE_ROW_GROUP:

@@ -9,7 +9,7 @@ of the epoch is read exactly once, by one worker, whatever the number of
 workers. Synthetic clips are drawn without replacement across epochs: all of
 them are used once before any is used again.
 
-:class:`ClipAugment` holds the usual clip augmentations (random resized crop,
+:class:`ClipTransform` holds the usual clip augmentations (random resized crop,
 horizontal flip with a label mirror, brightness and contrast jitter), applied
 the same way to every frame of a clip and drawn from a generator seeded by
 ``(seed, epoch, position in the epoch)``, so an augmented epoch is
@@ -34,7 +34,7 @@ from torch.utils.data import IterableDataset, get_worker_info
 
 from pipelines.dataset.reader import ClipDataset
 
-__all__ = ["ClipAugment", "MixedClips"]
+__all__ = ["ClipTransform", "MixedClips"]
 
 
 def _as_dataset(data: ClipDataset | str | os.PathLike, split: str | None) -> ClipDataset:
@@ -42,7 +42,7 @@ def _as_dataset(data: ClipDataset | str | os.PathLike, split: str | None) -> Cli
 
 
 @dataclass(frozen=True)
-class ClipAugment:
+class ClipTransform:
     """Spatial and photometric clip augmentations, the same for all frames of a clip.
 
     ``crop_scale``: the area share of a random square crop, resized back to
@@ -111,7 +111,7 @@ class MixedClips(IterableDataset):
         synthetic_fraction: float = 0.0,
         *,
         real_split: str | None = "train",
-        augment: ClipAugment | None = None,
+        transform: ClipTransform | None = None,
         seed: int = 0,
         shuffle: bool = True,
         rank: int = 0,
@@ -130,7 +130,7 @@ class MixedClips(IterableDataset):
         self.class_names = self.real.class_names
         self._label_maps = [self._label_map(s) for s in self.synthetic]
         self.synthetic_fraction = synthetic_fraction
-        self.augment, self.seed, self.shuffle = augment, seed, shuffle
+        self.transform, self.seed, self.shuffle = transform, seed, shuffle
         self.rank, self.world_size = rank, world_size
         self.epoch = 0
 
@@ -200,6 +200,6 @@ class MixedClips(IterableDataset):
             else:
                 video, label = self.synthetic[source - 1][i]
                 label = self._label_maps[source - 1][label]
-            if self.augment is not None:
-                video, label = self.augment(video, label, np.random.default_rng([self.seed, 2, self.epoch, at]))
+            if self.transform is not None:
+                video, label = self.transform(video, label, np.random.default_rng([self.seed, 2, self.epoch, at]))
             yield video, label

@@ -18,9 +18,7 @@ import pyarrow.compute as pc
 from pipelines.dataset.index_io import read_index
 from pipelines.dataset.shards import read_member, sha256_bytes
 from pipelines.media.video_io import decode_video
-
-LATEST = "latest"
-
+from schemas.layout import INDEX, LATEST
 
 class ClipIntegrityError(ValueError):
     """A clip whose bytes do not match the sha256 the index recorded for it."""
@@ -29,15 +27,34 @@ class ClipIntegrityError(ValueError):
 def resolve_version(path: str | os.PathLike) -> Path:
     """A version folder from either itself or a dataset folder (whose ``latest`` file names one)."""
     path = Path(path)
-    if (path / "index.parquet").is_file():
+    if (path / INDEX).is_file():
         return path
     latest = path / LATEST
     if latest.is_file():
         version = path / latest.read_text().strip()
-        if (version / "index.parquet").is_file():
+        if (version / INDEX).is_file():
             return version
-        raise FileNotFoundError(f"{latest} names {version.name}, which has no index.parquet")
-    raise FileNotFoundError(f"{path} is neither a dataset version (no index.parquet) nor a dataset (no 'latest')")
+        raise FileNotFoundError(f"{latest} names {version.name}, which has no {INDEX}")
+    raise FileNotFoundError(f"{path} is neither a dataset version (no {INDEX}) nor a dataset (no {LATEST!r})")
+
+
+def class_names(path: str | os.PathLike) -> list[str]:
+    """Label ``i``'s name at position ``i``, read from a version's index (its ``label`` and ``label_name`` columns).
+
+    Every label from 0 to the largest must have a clip with one name, else the
+    labels cannot be named and this is an error: the jobs that write datasets
+    refuse a class without clips, so a gap means a damaged index.
+    """
+    root = resolve_version(path)
+    pairs = read_index(root / INDEX).select(["label", "label_name"]).group_by(["label", "label_name"]).aggregate([])
+    names: dict[int, set[str]] = {}
+    for row in pairs.to_pylist():
+        names.setdefault(row["label"], set()).add(row["label_name"])
+    problems = [f"label {i} has names {sorted(names[i])}" for i in names if len(names[i]) != 1]
+    missing = [i for i in range(max(names, default=-1) + 1) if i not in names]
+    if problems or missing or not names:
+        raise ValueError(f"{root / INDEX}: labels cannot be named: {problems or ''} {f'no clips of labels {missing}' if missing else ''}".strip())
+    return [next(iter(names[i])) for i in range(len(names))]
 
 
 class ClipDataset:
@@ -52,7 +69,7 @@ class ClipDataset:
 
     def __init__(self, path: str | os.PathLike, split: str | None = None, labels: list[int] | None = None, verify: bool = True):
         self.root = resolve_version(path)
-        table = read_index(self.root / "index.parquet")
+        table = read_index(self.root / INDEX)
         if split is not None:
             table = table.filter(pc.equal(table["split"], split))
         if labels is not None:

@@ -18,8 +18,9 @@ import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from schemas.atomic import atomic_open
+
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]+$")
-SHARD_NAME = "shard-{:06d}.tar"
 # Fixed member metadata so that identical clips give byte-identical shards.
 _MTIME = 0
 _MODE = 0o644
@@ -77,26 +78,17 @@ def write_shard(path: str | os.PathLike, members: list[ShardMember]) -> list[Wri
         if m.key in seen:
             raise ValueError(f"clip key {m.key!r} appears twice in shard {path.name}")
         seen.add(m.key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     written: list[WrittenClip] = []
-    try:
-        with open(tmp, "wb") as raw:
-            with tarfile.open(fileobj=raw, mode="w", format=tarfile.USTAR_FORMAT) as tar:
-                for m in members:
-                    digest = sha256_bytes(m.mp4)
-                    tar.addfile(_tarinfo(f"{m.key}.mp4", len(m.mp4)), io.BytesIO(m.mp4))
-                    # addfile pads the payload to whole 512-byte blocks; step back over them.
-                    padded = -(-len(m.mp4) // tarfile.BLOCKSIZE) * tarfile.BLOCKSIZE
-                    written.append(WrittenClip(m.key, tar.offset - padded, len(m.mp4), digest))
-                    sidecar = json.dumps({**m.meta, "key": m.key, "sha256": digest}, sort_keys=True).encode()
-                    tar.addfile(_tarinfo(f"{m.key}.json", len(sidecar)), io.BytesIO(sidecar))
-            raw.flush()
-            os.fsync(raw.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_open(path, "wb") as raw:
+        with tarfile.open(fileobj=raw, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+            for m in members:
+                digest = sha256_bytes(m.mp4)
+                tar.addfile(_tarinfo(f"{m.key}.mp4", len(m.mp4)), io.BytesIO(m.mp4))
+                # addfile pads the payload to whole 512-byte blocks; step back over them.
+                padded = -(-len(m.mp4) // tarfile.BLOCKSIZE) * tarfile.BLOCKSIZE
+                written.append(WrittenClip(m.key, tar.offset - padded, len(m.mp4), digest))
+                sidecar = json.dumps({**m.meta, "key": m.key, "sha256": digest}, sort_keys=True).encode()
+                tar.addfile(_tarinfo(f"{m.key}.json", len(sidecar)), io.BytesIO(sidecar))
     return written
 
 

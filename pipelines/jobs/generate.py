@@ -24,9 +24,9 @@ from pathlib import Path
 from pipelines.jobs.runner import run_shard_pipeline
 from pipelines.jobs.plan import ShardTask, plan_synthetic
 from pipelines.jobs.shard_job import ProducedClip, ShardJob
+from schemas.layout import INDEX
 from schemas.config import BeamConfig, GenerateConfig
 
-INDEX_NAME = "index.parquet"
 GENERATOR_NAME = "vgan-two-stream"
 
 
@@ -95,13 +95,13 @@ class GeneratorProducer:
         self.cores = cores
         self.sole_worker = sole_worker
         self.generator = None
-        self.meta: dict = {}
+        self.info = None  # CheckpointInfo, once set up
 
     def setup(self) -> None:
         from generators.device import resolve_device
 
         self.device = resolve_device(self.cfg.device)
-        self.generator, self.meta = _load_cached(self.checkpoint, self.device)
+        self.generator, self.info = _load_cached(self.checkpoint, self.device)
         self.torch_threads, self.encode_threads, self.encode_in_background = split_cores(
             self.cores or available_cores(), self.device.type, self.sole_worker
         )
@@ -124,16 +124,11 @@ class GeneratorProducer:
             for task, video, mask in zip(batch, out.videos, out.masks):
                 fields = {
                     "generator": GENERATOR_NAME,
-                    "checkpoint_sha256": self.meta["sha256"],
+                    "checkpoint_sha256": self.info.sha256,
                     "seed": task.seed,
                     "truncation": self.cfg.truncation,
                 }
                 yield ProducedClip(task, video, fields, boxes_from_mask(mask))
-
-
-def planned_counts(cfg: GenerateConfig, class_names: list[str]) -> dict[str, int]:
-    """Clips per class: ``counts`` when given, else ``clips_per_class`` of every trained class."""
-    return dict(cfg.counts) if cfg.counts else {name: cfg.clips_per_class for name in class_names}
 
 
 def generate_dataset(
@@ -145,13 +140,15 @@ def generate_dataset(
     never pair a label with another class's name; ``cfg.counts`` naming a class
     the checkpoint does not know is an error before anything is written.
     """
-    meta = _load_cached(str(checkpoint), "cpu")[1]
-    class_names = meta["class_names"]
-    plan = plan_synthetic(class_names, planned_counts(cfg, class_names), cfg.seed, cfg.shard_size)
-    job = ShardJob(out_dir, origin="synthetic", fps=meta["clip"].fps, crf=cfg.crf, preset=cfg.preset)
+    from generators import read_checkpoint_info
+
+    info = read_checkpoint_info(checkpoint)
+    class_names = list(info.class_names)
+    plan = plan_synthetic(class_names, cfg.planned_counts(class_names), cfg.seed, cfg.shard_size)
+    job = ShardJob(out_dir, origin="synthetic", fps=info.clip.fps, crf=cfg.crf, preset=cfg.preset)
     producer = GeneratorProducer(checkpoint, cfg, *_local_worker_share(beam_cfg))
     try:
-        return run_shard_pipeline(plan, job, producer, beam_cfg, Path(out_dir) / INDEX_NAME)
+        return run_shard_pipeline(plan, job, producer, beam_cfg, Path(out_dir) / INDEX)
     finally:
         _LOADED.clear()  # this process does not keep the model once its run is over
 

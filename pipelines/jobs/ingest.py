@@ -31,12 +31,12 @@ from pipelines.jobs.plan import ShardTask, into_video_shards, plan_videos
 from pipelines.jobs.shard_job import ProducedClip, Quarantined, ShardJob
 from pipelines.sources import list_videos
 from pipelines.media.video_clips import VideoRejected, cut_clips
+from schemas.atomic import write_text_atomic
+from schemas.layout import INDEX, QUARANTINE
 from schemas.config import BeamConfig, ClipFormat, VideoSampling
 
 log = logging.getLogger(__name__)
 
-INDEX_NAME = "index.parquet"
-QUARANTINE_NAME = "quarantine.json"
 
 
 class NothingIngested(ValueError):
@@ -81,14 +81,25 @@ class IngestReport:
 
 
 def ingest_videos(
-    source, clip: ClipFormat, out_dir: str | os.PathLike, beam_cfg: BeamConfig, shard_size: int = 64
+    source, clip: ClipFormat, out_dir: str | os.PathLike, beam_cfg: BeamConfig, shard_size: int = 64,
+    required_classes: list[str] | tuple[str, ...] = (),
 ) -> IngestReport:
-    """List ``source``, cut its videos into clips on Beam, and write the real clip dataset into ``out_dir``."""
+    """List ``source``, cut its videos into clips on Beam, and write the real clip dataset into ``out_dir``.
+
+    ``required_classes`` (the classes a run will generate) are checked against
+    the listing before any video is decoded. A class none of whose videos gave
+    a clip is an error naming it, after the quarantine report is written: a
+    generator cannot learn a class it never saw.
+    """
     out_dir = Path(out_dir)
     listing = list_videos(source)
+    unknown = [c for c in required_classes if c not in listing.class_names]
+    if unknown:
+        raise ValueError(f"generate.counts names classes {unknown} that {source.root} does not have; "
+                         f"it has {len(listing.class_names)}: {listing.class_names}")
     log.info("%s: %d videos of %d classes listed, %d listed paths missing",
              source.root, len(listing.videos), len(listing.class_names), len(listing.quarantined))
-    index = out_dir / INDEX_NAME
+    index = out_dir / INDEX
     rejected: list[QuarantineEntry] = []
     clips_per_split: dict[str, int] = {}
     if listing.videos:
@@ -100,7 +111,7 @@ def ingest_videos(
         clips_per_split = dict(Counter(pq.read_table(index, columns=["split"]).column("split").to_pylist()))
     report = IngestReport(
         index=index,
-        quarantine=out_dir / QUARANTINE_NAME,
+        quarantine=out_dir / QUARANTINE,
         class_names=listing.class_names,
         videos_ingested=len(listing.videos) - len(rejected),
         quarantined=sorted(listing.quarantined + rejected, key=lambda q: q.path),
@@ -112,6 +123,11 @@ def ingest_videos(
              report.videos_ingested, report.clips, clips_per_split, len(report.quarantined), report.quarantine)
     if report.clips == 0:
         raise NothingIngested(f"no video of {source.root} gave a clip; the reasons are in {report.quarantine}")
+    labels = set(pq.read_table(index, columns=["label"]).column("label").to_pylist())
+    empty = [name for i, name in enumerate(listing.class_names) if i not in labels]
+    if empty:
+        raise NothingIngested(f"classes {empty} of {source.root} got no clip (every video quarantined); "
+                              f"drop them with source.classes or fix their videos: reasons in {report.quarantine}")
     return report
 
 
@@ -123,7 +139,4 @@ def _write_quarantine(report: IngestReport) -> None:
         "clips": report.clips,
         "quarantined": [asdict(q) for q in report.quarantined],
     }
-    report.quarantine.parent.mkdir(parents=True, exist_ok=True)
-    tmp = report.quarantine.with_name(f".{report.quarantine.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(body, indent=2) + "\n")
-    os.replace(tmp, report.quarantine)
+    write_text_atomic(report.quarantine, json.dumps(body, indent=2) + "\n")

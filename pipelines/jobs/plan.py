@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from pipelines.sources.listing import VideoItem
-from pipelines.dataset.shards import SHARD_NAME
+from schemas.layout import SHARD_NAME
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ from pipelines.jobs.plan import ShardTask, plan_procedural
 from pipelines.sources.procedural import render_clip
 from pipelines.jobs.shard_job import ProducedClip, ShardJob
 from pipelines.sources import source_classes
+from schemas.layout import INDEX
 from schemas.config import BeamConfig, ClipFormat, ProceduralSource
 
-INDEX_NAME = "index.parquet"
 
 
 class ProceduralProducer:
@@ -42,4 +42,4 @@ def prepare_procedural(
     """Render the procedural set into ``out_dir`` (shards + index.parquet) and return the index path."""
     plan = plan_procedural(source_classes(source), source.clips_per_class, source.test_fraction, source.seed, shard_size)
     job = ShardJob(out_dir, origin="real", fps=clip.fps)
-    return run_shard_pipeline(plan, job, ProceduralProducer(clip), beam_cfg, Path(out_dir) / INDEX_NAME)
+    return run_shard_pipeline(plan, job, ProceduralProducer(clip), beam_cfg, Path(out_dir) / INDEX)

@@ -35,13 +35,13 @@ import pyarrow.parquet as pq
 from evaluation.clip_stats import flicker, motion
 from pipelines.dataset.index_io import IndexFileError, read_metadata, write_index
 from pipelines.jobs.plan import ClipTask, ShardTask
-from pipelines.dataset.shards import SHARD_NAME, ShardMember, sha256_file, write_shard
+from pipelines.dataset.shards import ShardMember, sha256_file, write_shard
+from schemas.atomic import remove_stale_temporaries
+from schemas import layout
 from pipelines.media.video_io import DEFAULT_PRESET, encode_mp4
 
 log = logging.getLogger(__name__)
 
-PARTS_DIR = "_parts"
-SHARDS_DIR = "shards"
 _TAR_SHA_KEY = "vgan.shard_sha256"
 _QUARANTINE_KEY = "vgan.quarantined"
 
@@ -78,20 +78,19 @@ class ShardJob:
 
     @property
     def parts_dir(self) -> Path:
-        return self.out_dir / PARTS_DIR
+        return self.out_dir / layout.PARTS_DIR
 
     def part_path(self, shard_id: int) -> Path:
-        return self.parts_dir / f"{Path(SHARD_NAME.format(shard_id)).stem}.parquet"
+        return self.parts_dir / layout.part_name(shard_id)
 
     def shard_path(self, shard_id: int) -> Path:
-        return self.out_dir / SHARDS_DIR / SHARD_NAME.format(shard_id)
+        return self.out_dir / layout.shard_path(shard_id)
 
     def remove_stale_temporaries(self) -> None:
         """Delete temporary files that a killed run left behind; finished files never have such names."""
-        for folder in (self.out_dir, self.out_dir / SHARDS_DIR, self.parts_dir):
-            for tmp in folder.glob(".*.tmp-*"):
-                log.info("removing %s, left by an interrupted run", tmp)
-                tmp.unlink(missing_ok=True)
+        for folder in (self.out_dir, self.out_dir / layout.SHARDS_DIR, self.parts_dir):
+            for tmp in remove_stale_temporaries(folder):
+                log.info("removed %s, left by an interrupted run", tmp)
 
     def finished(self, shard: ShardTask) -> bool:
         """True when the shard's part holds the planned keys and the tar on disk has the checksum it recorded.
@@ -157,7 +156,7 @@ class ShardJob:
             "label_name": clip.task.label_name,
             "origin": self.origin,
             "split": clip.task.split,
-            "shard": f"{SHARDS_DIR}/{shard.name}",
+            "shard": layout.shard_path(shard.shard_id),
             "offset": written.offset,
             "size": written.size,
             "sha256": written.sha256,

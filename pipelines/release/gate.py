@@ -46,6 +46,7 @@ from pipelines.dataset.reader import ClipDataset
 from pipelines.release.validate import ValidationReport, validate_index
 from schemas.config import QualityConfig
 from schemas.expectations import IndexExpectations
+from schemas.layout import INDEX, VALIDATION_DIR
 from schemas.manifest import FeatureNetwork, QualityFigure, QualitySummary
 
 log = logging.getLogger(__name__)
@@ -277,7 +278,7 @@ def assess_candidate(
     train = measure(real_dir, judge, i3d, split="train")
     test = measure(real_dir, judge, i3d, split="test")
     result = assess(synthetic, train, test, judge, cfg, i3d)
-    write_clip_columns(Path(candidate) / "index.parquet", synthetic.keys, result)
+    write_clip_columns(Path(candidate) / INDEX, synthetic.keys, result)
     return result.summary
 
 
@@ -312,7 +313,7 @@ def gate_candidate(
     except UnmeasurableClips as e:
         quality, problem = None, f"quality figures: not measured: {e}"
     spec = dataclasses.replace(spec, measured=quality is not None)
-    report = validate_index(candidate / "index.parquet", spec, candidate / "validation", quality=quality)
+    report = validate_index(candidate / INDEX, spec, candidate / VALIDATION_DIR, quality=quality)
     if problem is not None:
         log.warning("failed: %s", problem)
         report.success = False

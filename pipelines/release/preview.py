@@ -8,12 +8,12 @@ other file of a dataset version, so a crash never leaves a truncated PNG/GIF.
 
 from __future__ import annotations
 
-import os
-import uuid
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
+
+from schemas.atomic import atomic_open
 
 GAP = 2
 BACKGROUND = (24, 24, 24)
@@ -50,7 +50,9 @@ def contact_sheet(videos: list[np.ndarray], title: str, path: str | Path, frames
         y = strip + GAP + row * (height + GAP)
         for col, t in enumerate(picks):
             sheet.paste(Image.fromarray(video[t]), (GAP + col * (width + GAP), y))
-    return _save_atomic(path, lambda f: sheet.save(f, format="PNG"))
+    with atomic_open(path) as f:
+        sheet.save(f, format="PNG")
+    return Path(path)
 
 
 def animated_preview(video: np.ndarray, path: str | Path, fps: float) -> Path:
@@ -64,12 +66,9 @@ def animated_preview(video: np.ndarray, path: str | Path, fps: float) -> Path:
         raise ValueError(f"fps must be positive, got {fps}")
     frames = [Image.fromarray(frame) for frame in video]
     duration = max(10, round(1000 / fps / 10) * 10)
-    return _save_atomic(
-        path,
-        lambda f: frames[0].save(
-            f, format="GIF", save_all=True, append_images=frames[1:], duration=duration, loop=0
-        ),
-    )
+    with atomic_open(path) as f:
+        frames[0].save(f, format="GIF", save_all=True, append_images=frames[1:], duration=duration, loop=0)
+    return Path(path)
 
 
 def _check_video(video: np.ndarray, name: str) -> None:
@@ -86,17 +85,3 @@ def _text_height(font, text: str) -> int:
     return ImageDraw.Draw(Image.new("RGB", (1, 1))).textbbox((0, 0), text or " ", font=font)[3]
 
 
-def _save_atomic(path: str | Path, write) -> Path:
-    """Call ``write(file)`` on a temporary file beside ``path``, then rename it into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Not mkstemp: its 0600 mode would follow the file into a published, shared folder.
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path

@@ -12,35 +12,19 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import re
 import shutil
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
 
 from pipelines.release.preview import animated_preview, contact_sheet
-from pipelines.dataset.reader import LATEST, ClipDataset
-from pipelines.jobs.shard_job import PARTS_DIR, SHARDS_DIR
+from pipelines.dataset.reader import ClipDataset
 from pipelines.dataset.shards import sha256_file
+from schemas.atomic import write_text_atomic
+from schemas.layout import CARD, INDEX, LATEST, MANIFEST, PARTS_DIR, PREVIEW_DIR, SHARDS_DIR, VERSION_PATTERN, version_name
 from schemas.manifest import FileEntry, Manifest
 
-VERSION_PATTERN = re.compile(r"^v(\d{4,})$")
-CANDIDATES = ".candidates"
 _LOCK = ".publish.lock"
-
-
-def candidate_dir(dataset_dir: str | os.PathLike, run_key: str) -> Path:
-    """Where a run builds its version before it is published; hidden from readers of the dataset."""
-    return Path(dataset_dir) / CANDIDATES / run_key
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def published_versions(dataset_dir: str | os.PathLike) -> list[str]:
@@ -60,8 +44,8 @@ def write_previews(version_dir: Path, class_names: list[str], per_class: int, fp
     for label, items in sorted(by_label.items()):
         name = class_names[label]
         videos = [data.video(i) for i in items[:per_class]]
-        out.append(contact_sheet(videos, f"{label}: {name}", version_dir / "preview" / f"{name}.png"))
-        out.append(animated_preview(videos[0], version_dir / "preview" / f"{name}.gif", fps))
+        out.append(contact_sheet(videos, f"{label}: {name}", version_dir / PREVIEW_DIR / f"{name}.png"))
+        out.append(animated_preview(videos[0], version_dir / PREVIEW_DIR / f"{name}.gif", fps))
     return out
 
 
@@ -72,7 +56,7 @@ def checksums(version_dir: Path) -> tuple[FileEntry, list[FileEntry]]:
         return FileEntry(path=path.relative_to(version_dir).as_posix(), sha256=sha256_file(path), bytes=path.stat().st_size)
 
     shards = sorted((version_dir / SHARDS_DIR).glob("*.tar"))
-    return entry(version_dir / "index.parquet"), [entry(s) for s in shards]
+    return entry(version_dir / INDEX), [entry(s) for s in shards]
 
 
 @contextmanager
@@ -94,15 +78,15 @@ def publish_version(candidate: Path, dataset_dir: str | os.PathLike, make_manife
     """
     dataset_dir = Path(dataset_dir)
     candidate = Path(candidate)
-    if not (candidate / "index.parquet").is_file():
-        raise FileNotFoundError(f"candidate {candidate} has no index.parquet; nothing to publish")
+    if not (candidate / INDEX).is_file():
+        raise FileNotFoundError(f"candidate {candidate} has no {INDEX}; nothing to publish")
     shutil.rmtree(candidate / PARTS_DIR, ignore_errors=True)
     with _publish_lock(dataset_dir):
         existing = published_versions(dataset_dir)
-        version = f"v{int(existing[-1][1:]) + 1 if existing else 1:04d}"
+        version = version_name(int(existing[-1][1:]) + 1 if existing else 1)
         manifest = make_manifest(version)
-        write_text_atomic(candidate / "manifest.json", json.dumps(manifest.model_dump(mode="json"), indent=2) + "\n")
-        write_text_atomic(candidate / "README.md", card(manifest))
+        write_text_atomic(candidate / MANIFEST, json.dumps(manifest.model_dump(mode="json"), indent=2) + "\n")
+        write_text_atomic(candidate / CARD, card(manifest))
         final = dataset_dir / version
         os.rename(candidate, final)
         write_text_atomic(dataset_dir / LATEST, version + "\n")

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import pyarrow.parquet as pq
 
+from schemas.atomic import write_text_atomic
 from schemas.expectations import IndexExpectations, build_quality_suite, build_suite, quality_table
 from schemas.index import SCHEMA_VERSION, schema_version_of
 from schemas.manifest import QualitySummary
@@ -280,7 +281,4 @@ def _replace_dir(src: Path, dest: Path) -> Path:
 
 
 def _write_json(path: Path, payload: dict) -> Path:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(payload, indent=2, sort_keys=True, default=str))
-    os.replace(tmp, path)
-    return path
+    return write_text_atomic(path, json.dumps(payload, indent=2, sort_keys=True, default=str))

@@ -22,6 +22,7 @@ from pipelines.dataset.index_io import IndexFileError, read_index
 from pipelines.dataset.reader import resolve_version
 from pipelines.dataset.shards import KEY_PATTERN, sha256_bytes, sha256_file
 from pipelines.media.video_io import VideoDecodeError, decode_video
+from schemas.layout import INDEX, MANIFEST, SHARDS_DIR
 from schemas.manifest import Manifest
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ def verify_version(path: str | os.PathLike, decode_sample: int | None = None, se
     if manifest is not None:
         _check_files(root, manifest, report)
     try:
-        rows = read_index(root / "index.parquet").to_pylist()
+        rows = read_index(root / INDEX).to_pylist()
     except IndexFileError as exc:
         report.problems.append(str(exc))
         return report
@@ -71,7 +72,7 @@ def verify_version(path: str | os.PathLike, decode_sample: int | None = None, se
 
 
 def _manifest(root: Path, report: VerifyReport) -> Manifest | None:
-    path = root / "manifest.json"
+    path = root / MANIFEST
     if not path.is_file():
         report.problems.append(f"{path.name} is missing")
         return None
@@ -101,7 +102,7 @@ def _check_files(root: Path, manifest: Manifest, report: VerifyReport) -> None:
             report.problems.append(f"{entry.path} has {path.stat().st_size} bytes, the manifest says {entry.bytes}")
         elif sha256_file(path) != entry.sha256:
             report.problems.append(f"{entry.path} does not match its sha256 in the manifest")
-    for tar in sorted((root / "shards").glob("*.tar")):
+    for tar in sorted((root / SHARDS_DIR).glob("*.tar")):
         if tar.relative_to(root).as_posix() not in listed:
             report.problems.append(f"{tar.relative_to(root).as_posix()} is not listed in the manifest")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from generators.diffaugment import AUGMENTATIONS, augment
+from generators.diffaugment import AUGMENTATIONS, diffaugment
 
 
 def _clips(n: int = 6, t: int = 8, size: int = 16) -> torch.Tensor:
@@ -15,10 +15,10 @@ def _clips(n: int = 6, t: int = 8, size: int = 16) -> torch.Tensor:
 @pytest.mark.parametrize("policy", [[name] for name in AUGMENTATIONS] + [list(AUGMENTATIONS)])
 def test_same_seed_same_clips_and_gradients_flow(policy: list[str]) -> None:
     x = _clips().requires_grad_()
-    a = augment(x, policy, torch.Generator().manual_seed(0))
-    b = augment(x, policy, torch.Generator().manual_seed(0))
+    a = diffaugment(x, policy, torch.Generator().manual_seed(0))
+    b = diffaugment(x, policy, torch.Generator().manual_seed(0))
     assert a.shape == x.shape and torch.equal(a, b)
-    assert not torch.equal(a, augment(x, policy, torch.Generator().manual_seed(1)))
+    assert not torch.equal(a, diffaugment(x, policy, torch.Generator().manual_seed(1)))
     a.square().sum().backward()
     assert x.grad is not None and x.grad.abs().sum() > 0
 
@@ -27,7 +27,7 @@ def test_same_seed_same_clips_and_gradients_flow(policy: list[str]) -> None:
 def test_every_frame_of_a_clip_is_transformed_alike(name: str) -> None:
     """A clip whose frames are all equal stays so: the augmentation adds no motion."""
     still = _clips(t=1).expand(-1, -1, 8, -1, -1)
-    out = augment(still, [name], torch.Generator().manual_seed(0))
+    out = diffaugment(still, [name], torch.Generator().manual_seed(0))
     assert torch.allclose(out, out[:, :, :1].expand_as(out))
 
 
@@ -35,7 +35,7 @@ def test_translation_moves_content_without_mirroring_it() -> None:
     """A bright dot ends up displaced by at most 1/8 of the side, never at its mirror position."""
     x = torch.full((64, 3, 2, 32, 32), -1.0)
     x[:, :, :, 10, 4] = 1.0  # near the left edge: a flip would move it beyond the shift range
-    out = augment(x, ["translation"], torch.Generator().manual_seed(0))
+    out = diffaugment(x, ["translation"], torch.Generator().manual_seed(0))
     for clip in out:
         ys, xs = torch.nonzero(clip[0, 0] == 1.0, as_tuple=True)
         assert len(ys) <= 1
@@ -45,7 +45,7 @@ def test_translation_moves_content_without_mirroring_it() -> None:
 
 def test_cutout_zeroes_one_square_in_every_frame() -> None:
     x = torch.ones(8, 3, 4, 32, 32)
-    out = augment(x, ["cutout"], torch.Generator().manual_seed(0))
+    out = diffaugment(x, ["cutout"], torch.Generator().manual_seed(0))
     zeroed = out == 0
     assert zeroed.any() and torch.equal(zeroed, zeroed[:, :1, :1].expand_as(zeroed))
     assert float(zeroed[:, 0, 0].float().mean(dim=(1, 2)).max()) <= (17 / 32) ** 2
@@ -53,6 +53,6 @@ def test_cutout_zeroes_one_square_in_every_frame() -> None:
 
 def test_empty_policy_is_the_identity_and_unknown_names_are_refused() -> None:
     x = _clips()
-    assert augment(x, [], torch.Generator()) is x
+    assert diffaugment(x, [], torch.Generator()) is x
     with pytest.raises(ValueError, match="flip"):
-        augment(x, ["flip"], torch.Generator())
+        diffaugment(x, ["flip"], torch.Generator())
