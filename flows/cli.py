@@ -183,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per Prefect API call otherwise
     logging.getLogger("great_expectations").setLevel(logging.WARNING)  # hundreds of internal INFO lines otherwise
+    logging.getLogger("apache_beam").setLevel(logging.WARNING)  # type-hint and runner internals otherwise
 
     if args.command == "verify":
         from pipelines.release.verify import verify_version

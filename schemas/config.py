@@ -156,7 +156,7 @@ class ModelConfig(_Strict):
 # (generators/device.py): on an AVX2-only CPU emulated bf16 made a training step 10-50x slower than fp32.
 Precision = Literal["auto", "fp32", "bf16"]
 
-# DiffAugment's transformations, in the order they are applied (generators/augment.py).
+# DiffAugment's transformations, in the order they are applied (generators/diffaugment.py).
 Augmentation = Literal["color", "translation", "cutout"]
 
 
@@ -176,7 +176,7 @@ class TrainConfig(_Strict):
     checkpoint_every: int = Field(200, ge=1, description="steps between resumable checkpoints")
     augment: list[Augmentation] = Field(
         list(get_args(Augmentation)),
-        description="differentiable augmentations of every clip the critics see (generators/augment.py); [] for none",
+        description="differentiable augmentations of every clip the critics see (generators/diffaugment.py); [] for none",
     )
     mode_seeking: float = Field(
         1.0, ge=0, description="weight of the mode-seeking term that keeps clips of one class apart (0 = off)"
@@ -187,7 +187,7 @@ class TrainConfig(_Strict):
 # x264's presets, fastest first. The default "veryfast" was measured on 64x64x16 clips at
 # crf 18 (bench/encode_throughput.py): 2.9x less CPU than "medium" for 0.3 dB less PSNR
 # on rendered clips (0.04 dB on generator output) and 7-10% fewer bytes. Encoding, not
-# the generator, bounds generation on CPU (README, "Performance").
+# the generator, bounds generation on CPU (docs/performance.md).
 X264Preset = Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"]
 DEFAULT_PRESET = "veryfast"
 
@@ -312,7 +312,7 @@ class AugmentConfig(_Strict):
 
     name: str = Field("augment-demo", pattern=r"^[a-z0-9][a-z0-9_-]*$", description="deployment name")
     dataset: str = Field("procedural-actions", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="dataset folder")
-    output_root: str = Field("out", description="root folder or URI of published datasets and caches")
+    output_root: str = Field("out", description="local folder (or shared POSIX mount) of published datasets and caches")
     clip: ClipFormat = Field(default_factory=ClipFormat)
     source: Source = Field(default_factory=ProceduralSource)
     train: TrainConfig = Field(default_factory=TrainConfig)

@@ -46,7 +46,7 @@ def split_cores(cores: int, device_type: str = "cpu", sole_worker: bool = False)
     the time; sharing them at equal priority stalled torch's threads on each
     other. Workers that share a machine split it (half the cores to torch,
     the rest encode, one priority): two local Dask workers ran at 67 clips/s
-    with background encoders and 156 with the split (README, "Dask"), most
+    with background encoders and 156 with the split (docs/performance.md, "Dask"), most
     likely because another process's torch threads keep a background encoder
     that holds the GIL off the cores while this worker's generator waits for it.
     """

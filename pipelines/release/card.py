@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from schemas.config import DEFAULT_PRESET
 from schemas.manifest import Manifest, QualitySummary
 
 _LIMITS = """\
@@ -51,7 +52,7 @@ def dataset_card(manifest: Manifest, stats: dict[str, dict[str, float]], license
         f"- Source: `{cfg['source']['kind']}` ({json.dumps(cfg['source'], sort_keys=True)}).",
         f"- Generator: two-stream class-conditional VGAN, checkpoint sha256 `{manifest.provenance.checkpoint_sha256}`, "
         f"trained {cfg['train']['steps']} steps (batch {cfg['train']['batch_size']}, {cfg['train']['precision']}).",
-        f"- Generation: base seed {cfg['generate']['seed']}, truncation {cfg['generate']['truncation']}, x264 crf {cfg['generate']['crf']}, preset {cfg['generate'].get('preset', 'medium')}.",
+        f"- Generation: base seed {cfg['generate']['seed']}, truncation {cfg['generate']['truncation']}, x264 crf {cfg['generate']['crf']}, preset {cfg['generate'].get('preset', DEFAULT_PRESET)}.",
         f"- Code version `{manifest.provenance.code_version}`, flow run `{manifest.provenance.flow_run_id}`, "
         f"created {manifest.provenance.created_at}.",
         "",
