@@ -184,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per Prefect API call otherwise
     logging.getLogger("great_expectations").setLevel(logging.WARNING)  # hundreds of internal INFO lines otherwise
     logging.getLogger("apache_beam").setLevel(logging.WARNING)  # type-hint and runner internals otherwise
+    for handler in logging.getLogger().handlers:  # Beam's GCP module warns on the root logger at import
+        handler.addFilter(lambda record: not str(record.msg).startswith("apitools not found"))
 
     if args.command == "verify":
         from pipelines.release.verify import verify_version
