@@ -25,7 +25,9 @@ from typing import Any
 import torch
 from pydantic import ValidationError
 
-from generators.networks import VideoGenerator
+from torch import nn
+
+from generators.architectures import build_generator
 from schemas.config import ClipFormat, TrainConfig
 
 __all__ = [
@@ -142,8 +144,15 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     return _parse(_read(path), path, map_location)
 
 
-def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu") -> tuple[VideoGenerator, dict[str, Any]]:
+def load_generator(
+    path: str | os.PathLike, device: str | torch.device = "cpu", architecture: str | None = None
+) -> tuple[nn.Module, dict[str, Any]]:
     """The EMA generator of a checkpoint, in eval mode, and what generation needs to know about it.
+
+    The generator family is the one the checkpoint's configuration records
+    (``train.model.architecture``; checkpoints from before families existed
+    are ``vgan``). With ``architecture`` given, a checkpoint of another family
+    is a :class:`CheckpointError` rather than a network of the wrong kind.
 
     Returns ``(G_ema, meta)`` where ``meta`` has ``class_names`` (list[str]),
     ``clip`` (:class:`ClipFormat`), ``config`` (:class:`TrainConfig`), ``step``
@@ -159,13 +168,18 @@ def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu") 
     except ValidationError as e:
         raise CheckpointError(f"{path} holds a configuration this code does not accept: {e}") from e
     class_names = [str(c) for c in ckpt["class_names"]]
-    G = VideoGenerator(len(class_names), config.model.z_dim, config.model.channels, clip.frames, clip.size)
+    if architecture is not None and architecture != config.model.architecture:
+        raise CheckpointError(
+            f"{path} holds a {config.model.architecture!r} generator, not the {architecture!r} asked for"
+        )
+    G = build_generator(config.model, len(class_names), clip)
     try:
         G.load_state_dict(ckpt["G_ema"])
     except RuntimeError as e:
         raise CheckpointError(f"{path}: generator weights do not fit the network its config describes: {e}") from e
     G.eval().requires_grad_(False).to(device)
     meta = {
+        "architecture": config.model.architecture,
         "class_names": class_names,
         "clip": clip,
         "config": config,
