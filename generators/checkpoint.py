@@ -24,7 +24,6 @@ from typing import Any
 
 import torch
 from pydantic import ValidationError
-
 from torch import nn
 
 from generators.architectures import build_generator
