@@ -1,12 +1,12 @@
 """Generator families and training switches, trained for the same wall-clock budget and gated by one judge.
 
 Every arm trains on the same real procedural clips (rendered and H.264-encoded
-as the demo's prepare step does, ``ProceduralSource`` defaults), in fp32 on
-the CPU, for ``--minutes`` of training wall time. Training runs in chunks of
+as the demo's prepare step does, ``ProceduralSource`` defaults), by default
+in fp32 on the CPU (``--device cuda --precision bf16`` on a GPU), for ``--minutes`` of training wall time. Training runs in chunks of
 ``--chunk`` steps (train, then resume: resuming is exact, so this is the run
 that one uninterrupted call would give); at ``--evals`` evenly spaced points
 of the budget the EMA generator is sampled as generation does (the demo's
-plan of 32 clips per class, its seeds, fp32), round-tripped through H.264,
+plan of 32 clips per class, its seeds), round-tripped through H.264,
 and measured with ``pipelines.release.gate.assess`` against one judge trained
 once on the real training split. Evaluation time is not charged to the
 budget. Results: ``bench/results/generator_quality_<size>.json`` (every
@@ -78,10 +78,13 @@ def _figures(result) -> dict[str, float | None]:
 
 def _evaluate(checkpoint: Path, plan, clip: ClipFormat, gen: GenerateConfig, judge, train_set, test_set, quality):
     """Gate figures of a checkpoint's EMA generator on the demo's generation plan, and raw sampling speed."""
-    G, _ = load_generator(checkpoint)
+    device = "cuda" if gen.device == "cuda" else "cpu"
+    G, _ = load_generator(checkpoint, device=device)
     labels, seeds, keys = [t.label for t in plan], [t.seed for t in plan], [t.key for t in plan]
+    # warm-up: oneDNN (and cuDNN) pick kernels on first use
+    sample(G, labels[:8], seeds[:8], gen.truncation, device=device, precision=gen.precision)
     start = time.perf_counter()
-    videos = sample(G, labels, seeds, gen.truncation, precision="fp32").videos
+    videos = sample(G, labels, seeds, gen.truncation, device=device, precision=gen.precision).videos
     sample_s = time.perf_counter() - start
     decoded = _round_trip(videos, clip.fps, gen)
     measured = measure_clips(decoded, labels, keys, judge)
@@ -104,6 +107,11 @@ def main() -> None:
     parser.add_argument("--arms", nargs="+", default=["vgan", "cmgan", "cmgan+r1", "cmgan+diffs"], choices=list(ARMS))
     parser.add_argument("--batch-size", type=int, default=16, help="the demo's")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="of training, sampling and the judge")
+    parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                        help="fp32 on CPUs without bf16 units (bf16 is ~50x slower there); bf16 on GPUs")  # fmt: skip
+    parser.add_argument("--clips-per-class", type=int, default=48, help="real clips rendered per class (the demo's)")
+    parser.add_argument("--judge-epochs", type=int, default=20, help="the demo's")
     parser.add_argument("--work", type=Path, help="folder for real clips, judge and checkpoints (default: a temporary one)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
@@ -113,20 +121,21 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
 
     clip = ClipFormat(frames=args.frames, size=args.size, fps=8)
-    source = ProceduralSource()
+    source = ProceduralSource(clips_per_class=args.clips_per_class)
     names = source_classes(source)
-    real = work / f"real-{args.size}"
+    real = work / f"real-{args.size}-{args.clips_per_class}"
     if not (real / "index.parquet").exists():
         prepare_procedural(source, clip, real, BeamConfig())
     real_train, real_test = ClipDataset(real, split="train"), ClipDataset(real, split="test")
-    judge_cfg = JudgeConfig(precision="fp32", device="cpu")
-    judge = load_judge(train_judge(real_train, real_test, names, clip, judge_cfg, work / f"judge-{args.size}.pt"))
+    judge_cfg = JudgeConfig(epochs=args.judge_epochs, precision=args.precision, device=args.device)
+    judge_path = work / f"judge-{args.size}-{args.clips_per_class}-{args.judge_epochs}.pt"
+    judge = load_judge(train_judge(real_train, real_test, names, clip, judge_cfg, judge_path))
     train_m, test_m = measure(real, judge, split="train"), measure(real, judge, split="test")
     videos, labels = load_clips(real_train)
     dataset = list(zip(videos, labels.tolist()))
     test_videos, test_labels = load_clips(real_test)
 
-    gen = GenerateConfig(precision="fp32", device="cpu")
+    gen = GenerateConfig(precision=args.precision, device=args.device)
     plan = sorted(plan_synthetic(names, planned_counts(gen, names), gen.seed, gen.shard_size).tasks(), key=lambda t: t.key)
     quality = QualityConfig()
 
@@ -135,7 +144,8 @@ def main() -> None:
     for arm in args.arms:
         architecture, overrides = ARMS[arm]
         config = TrainConfig(
-            steps=args.chunk, batch_size=args.batch_size, precision="fp32", device="cpu", checkpoint_every=10**6,
+            steps=args.chunk, batch_size=args.batch_size, precision=args.precision, device=args.device,
+            checkpoint_every=10**6,
             model=ModelConfig(architecture=architecture), **overrides,
         )  # fmt: skip
         ckpt = work / f"{arm}-{args.size}.pt"
@@ -172,8 +182,8 @@ def main() -> None:
         rows.append(test_videos[int(np.flatnonzero(test_labels == c)[0])])
         for arm in args.arms:
             rows.append(samples[arm][next(i for i, t in enumerate(plan) if t.label == c)])
-    title = f"{args.size}x{args.size}x{args.frames}, {args.minutes:g} min each; per class rows: {', '.join(order)}"
-    sheet = contact_sheet(rows, title, RESULTS / f"generator_quality_{args.size}.png")
+    title = f"{args.size}px, {args.minutes:g} min each; rows per class: {', '.join(order)}"
+    sheet = contact_sheet(rows, title, RESULTS / f"generator_quality_{args.size}.png", frames_per_clip=args.frames)
 
     reference = {"judge_test_accuracy": judge.meta["test_accuracy"],
                  "lowest_class_test_accuracy": min(judge.meta["test_class_accuracy"])}  # fmt: skip
@@ -191,7 +201,8 @@ def main() -> None:
     out.write_text(json.dumps({
         "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "clip": clip.model_dump(mode="json"), "minutes_per_arm": args.minutes, "batch_size": args.batch_size,
-        "threads": args.threads, "cpus": os.cpu_count(), "precision": "fp32", "device": "cpu",
+        "threads": args.threads, "cpus": os.cpu_count(), "precision": args.precision,
+        "device": torch.cuda.get_device_name() if args.device == "cuda" else f"cpu ({os.cpu_count()} cores)",
         "real_clips": {"train": len(dataset), "test": len(test_videos)}, "synthetic_clips": len(plan),
         "reference": reference, "contact_sheet": sheet.name, "arms": results,
     }, indent=2) + "\n")  # fmt: skip
