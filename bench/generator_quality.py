@@ -1,23 +1,27 @@
-"""Generator families and training switches, trained for the same wall-clock budget and gated by one judge.
+"""Generator families and training switches, trained for the same CPU-time budget and gated by one judge.
 
 Every arm trains on the same real procedural clips (rendered and H.264-encoded
 as the demo's prepare step does, ``ProceduralSource`` defaults), by default
-in fp32 on the CPU (``--device cuda --precision bf16`` on a GPU), for ``--minutes`` of training wall time. Training runs in chunks of
+in fp32 on the CPU on one thread (``--device cuda --precision bf16`` on a
+GPU), for ``--cpu-minutes`` of training CPU time. Training runs in chunks of
 ``--chunk`` steps (train, then resume: resuming is exact, so this is the run
 that one uninterrupted call would give); at ``--evals`` evenly spaced points
 of the budget the EMA generator is sampled as generation does (the demo's
-plan of 32 clips per class, its seeds), round-tripped through H.264,
-and measured with ``pipelines.release.gate.assess`` against one judge trained
+plan of 32 clips per class, its seeds), round-tripped through H.264, and
+measured with ``pipelines.release.gate.assess`` against one judge trained
 once on the real training split. Evaluation time is not charged to the
 budget. Results: ``bench/results/generator_quality_<size>.json`` (every
-figure at every evaluation point, steps/s, CPU seconds) and
-``generator_quality_<size>.png`` (per class: a real clip, then one clip of
-each arm), plus a markdown table on stdout.
+figure at every evaluation point, steps per CPU second and per wall second)
+and ``generator_quality_<size>.png`` (per class: a real clip, then one clip
+of each arm), plus a markdown table on stdout.
 
-    python bench/generator_quality.py --size 32 --minutes 6
+    python bench/generator_quality.py --size 32 --cpu-minutes 2 --work /tmp/gq
 
-On a shared machine wall time depends on the neighbours, so each arm also
-records the CPU seconds its training used; compare arms by both.
+Why CPU time, not wall time: on a machine shared with other jobs a process
+gets anything from a tenth of a core to two cores, so equal wall time is not
+equal work, and torch's threads spin when more of them run than there are
+free cores (measured here: one VGAN step took 6 CPU-s on two threads, 0.9 on
+one). CPU seconds of a one-thread process are the steady measure.
 """
 
 from __future__ import annotations
@@ -83,9 +87,9 @@ def _evaluate(checkpoint: Path, plan, clip: ClipFormat, gen: GenerateConfig, jud
     labels, seeds, keys = [t.label for t in plan], [t.seed for t in plan], [t.key for t in plan]
     # warm-up: oneDNN (and cuDNN) pick kernels on first use
     sample(G, labels[:8], seeds[:8], gen.truncation, device=device, precision=gen.precision)
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.process_time()
     videos = sample(G, labels, seeds, gen.truncation, device=device, precision=gen.precision).videos
-    sample_s = time.perf_counter() - start
+    sample_s, sample_cpu_s = time.perf_counter() - start, time.process_time() - start_cpu
     decoded = _round_trip(videos, clip.fps, gen)
     measured = measure_clips(decoded, labels, keys, judge)
     figures = _figures(assess(measured, train_set, test_set, judge, quality))
@@ -94,6 +98,7 @@ def _evaluate(checkpoint: Path, plan, clip: ClipFormat, gen: GenerateConfig, jud
                  for c in sorted(set(measured.labels.tolist()))]  # fmt: skip
     figures["lowest_class_motion_ratio"] = float(min(per_class))
     figures["sample_clips_per_s"] = len(plan) / sample_s
+    figures["sample_clips_per_cpu_s"] = len(plan) / sample_cpu_s
     return figures, decoded
 
 
@@ -101,12 +106,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", type=int, default=32, help="clip height and width (the demo's is 32)")
     parser.add_argument("--frames", type=int, default=16)
-    parser.add_argument("--minutes", type=float, default=6.0, help="training wall time per arm")
+    parser.add_argument("--cpu-minutes", type=float, default=2.0, help="training CPU time per arm")
     parser.add_argument("--evals", type=int, default=2, help="evaluation points per arm, evenly spaced in the budget")
-    parser.add_argument("--chunk", type=int, default=20, help="training steps between wall-clock checks")
+    parser.add_argument("--chunk", type=int, default=10, help="training steps between budget checks")
     parser.add_argument("--arms", nargs="+", default=["vgan", "cmgan", "cmgan+r1", "cmgan+diffs"], choices=list(ARMS))
     parser.add_argument("--batch-size", type=int, default=16, help="the demo's")
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads; more than the idle cores only spin")
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="of training, sampling and the judge")
     parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
                         help="fp32 on CPUs without bf16 units (bf16 is ~50x slower there); bf16 on GPUs")  # fmt: skip
@@ -139,74 +144,78 @@ def main() -> None:
     plan = sorted(plan_synthetic(names, planned_counts(gen, names), gen.seed, gen.shard_size).tasks(), key=lambda t: t.key)
     quality = QualityConfig()
 
+    reference = {"judge_test_accuracy": judge.meta["test_accuracy"],
+                 "lowest_class_test_accuracy": min(judge.meta["test_class_accuracy"])}  # fmt: skip
     results: dict[str, dict] = {}
     samples: dict[str, np.ndarray] = {}
     for arm in args.arms:
         architecture, overrides = ARMS[arm]
         config = TrainConfig(
             steps=args.chunk, batch_size=args.batch_size, precision=args.precision, device=args.device,
-            checkpoint_every=10**6,
-            model=ModelConfig(architecture=architecture), **overrides,
+            checkpoint_every=10**6, model=ModelConfig(architecture=architecture), **overrides,
         )  # fmt: skip
         ckpt = work / f"{arm}-{args.size}.pt"
         ckpt.unlink(missing_ok=True)
-        budget_s = args.minutes * 60
+        budget_s = args.cpu_minutes * 60
         marks = [budget_s * (i + 1) / args.evals for i in range(args.evals)]
         wall = cpu = 0.0
         curve = []
-        logging.info("arm %s: %s for %.1f min", arm, overrides or "defaults", args.minutes)
+        logging.info("arm %s: %s for %.1f CPU minutes", arm, overrides or "defaults", args.cpu_minutes)
         while marks:
             t0, c0 = time.perf_counter(), time.process_time()
             train(dataset, names, config, clip, ckpt)
             wall += time.perf_counter() - t0
             cpu += time.process_time() - c0
-            if wall >= marks[0]:
+            if cpu >= marks[0]:
                 marks.pop(0)
                 figures, decoded = _evaluate(ckpt, plan, clip, gen, judge, train_m, test_m, quality)
                 point = {"train_wall_s": round(wall, 1), "train_cpu_s": round(cpu, 1), "steps": config.steps, **figures}
                 curve.append(point)
-                logging.info("arm %s: %s", arm, {k: point.get(k) for k in ["steps", "train_wall_s", *TABLE]})
+                logging.info("arm %s: %s", arm, {k: point.get(k) for k in ["steps", "train_cpu_s", *TABLE]})
                 samples[arm] = decoded
             config = config.model_copy(update={"steps": config.steps + args.chunk})
         final = curve[-1]
         results[arm] = {
             "architecture": architecture, "overrides": overrides, "steps": final["steps"],
+            "steps_per_cpu_s": final["steps"] / final["train_cpu_s"],
+            "train_clips_per_cpu_s": final["steps"] * args.batch_size / final["train_cpu_s"],
             "steps_per_s": final["steps"] / final["train_wall_s"],
-            "train_clips_per_s": final["steps"] * args.batch_size / final["train_wall_s"],
-            "steps_per_cpu_s": final["steps"] / final["train_cpu_s"], "curve": curve,
+            "train_clips_per_s": final["steps"] * args.batch_size / final["train_wall_s"], "curve": curve,
         }  # fmt: skip
+        # written after every arm, so that an interrupted run keeps what it measured
+        sheet = _sheet(samples, names, plan, test_videos, test_labels, args)
+        out = RESULTS / f"generator_quality_{args.size}.json"
+        out.write_text(json.dumps({
+            "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "clip": clip.model_dump(mode="json"), "cpu_minutes_per_arm": args.cpu_minutes,
+            "batch_size": args.batch_size, "threads": args.threads, "precision": args.precision,
+            "device": torch.cuda.get_device_name() if args.device == "cuda" else f"cpu ({os.cpu_count()} cores, shared)",
+            "real_clips": {"train": len(dataset), "test": len(test_videos)}, "synthetic_clips": len(plan),
+            "reference": reference, "contact_sheet": sheet.name, "arms": results,
+        }, indent=2) + "\n")  # fmt: skip
 
-    # contact sheet: per class, one real test clip then each arm's first clip of that class
-    rows, order = [], ["real", *args.arms]
-    for c in range(len(names)):
-        rows.append(test_videos[int(np.flatnonzero(test_labels == c)[0])])
-        for arm in args.arms:
-            rows.append(samples[arm][next(i for i, t in enumerate(plan) if t.label == c)])
-    title = f"{args.size}px, {args.minutes:g} min each; rows per class: {', '.join(order)}"
-    sheet = contact_sheet(rows, title, RESULTS / f"generator_quality_{args.size}.png", frames_per_clip=args.frames)
-
-    reference = {"judge_test_accuracy": judge.meta["test_accuracy"],
-                 "lowest_class_test_accuracy": min(judge.meta["test_class_accuracy"])}  # fmt: skip
-    print(f"\n{args.size}x{args.size}x{args.frames}, {args.minutes:g} min of training per arm "
+    print(f"\n{args.size}x{args.size}x{args.frames}, {args.cpu_minutes:g} CPU minutes of training per arm "
           f"(judge accuracy on real test clips {reference['judge_test_accuracy']:.3f}, "
           f"lowest class {reference['lowest_class_test_accuracy']:.3f})\n")  # fmt: skip
-    head = ["arm", *TABLE, "steps", "steps/s", "train clips/s", "sample clips/s"]
+    head = ["arm", *TABLE, "steps", "steps/CPU-s", "train clips/CPU-s", "sample clips/CPU-s"]
     print("| " + " | ".join(head) + " |\n|" + " --- |" * len(head))
     for arm, r in results.items():
         f = r["curve"][-1]
         cells = ["n/a" if f.get(k) is None else f"{f[k]:.3g}" for k in TABLE]
-        print(f"| {arm} | {' | '.join(cells)} | {r['steps']} | {r['steps_per_s']:.3g} | "
-              f"{r['train_clips_per_s']:.3g} | {f['sample_clips_per_s']:.3g} |")  # fmt: skip
-    out = RESULTS / f"generator_quality_{args.size}.json"
-    out.write_text(json.dumps({
-        "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "clip": clip.model_dump(mode="json"), "minutes_per_arm": args.minutes, "batch_size": args.batch_size,
-        "threads": args.threads, "cpus": os.cpu_count(), "precision": args.precision,
-        "device": torch.cuda.get_device_name() if args.device == "cuda" else f"cpu ({os.cpu_count()} cores)",
-        "real_clips": {"train": len(dataset), "test": len(test_videos)}, "synthetic_clips": len(plan),
-        "reference": reference, "contact_sheet": sheet.name, "arms": results,
-    }, indent=2) + "\n")  # fmt: skip
+        print(f"| {arm} | {' | '.join(cells)} | {r['steps']} | {r['steps_per_cpu_s']:.3g} | "
+              f"{r['train_clips_per_cpu_s']:.3g} | {f['sample_clips_per_cpu_s']:.3g} |")  # fmt: skip
     print(f"\nwritten to {out} and {sheet}")
+
+
+def _sheet(samples: dict[str, np.ndarray], names, plan, test_videos, test_labels, args) -> Path:
+    """Contact sheet: per class, one real test clip, then the first planned clip of that class from each arm."""
+    rows = []
+    for c in range(len(names)):
+        rows.append(test_videos[int(np.flatnonzero(test_labels == c)[0])])
+        for arm in samples:
+            rows.append(samples[arm][next(i for i, t in enumerate(plan) if t.label == c)])
+    title = f"{args.size}px, {args.cpu_minutes:g} CPU-min each; rows per class: {', '.join(['real', *samples])}"
+    return contact_sheet(rows, title, RESULTS / f"generator_quality_{args.size}.png", frames_per_clip=args.frames)
 
 
 if __name__ == "__main__":
