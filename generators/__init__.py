@@ -5,14 +5,17 @@ The public surface (everything else is internal):
 * ``VideoGenerator(num_classes, z_dim, channels, frames, size)`` — two-stream
   VGAN generator; ``G(z, y)`` -> (B, 3, T, H, W) in [-1, 1],
   ``G.forward_parts(z, y)`` -> video, mask, foreground, background.
+  ``ContentMotionGenerator`` (same signature and interface) is the content +
+  motion family; ``GENERATORS`` maps ``ModelConfig.architecture`` to the
+  class and ``build_generator(model_config, num_classes, clip)`` builds one.
 * ``train(dataset, class_names, config, clip, checkpoint_path, *, progress=None) -> Path``
   — trains or resumes; deterministic from ``config.seed``. ``resolve_device("auto")``
   is the device rule it uses (CUDA if available, else CPU).
 * ``sample(G, labels, seeds, truncation=1.0, *, device="cpu", precision="auto") -> SampleBatch``
   (seeds per clip come from the plan: ``pipelines.jobs.plan.derive_seed``);
   ``with torch_threads(n):`` runs a block on ``n`` torch threads and restores the caller's count.
-* ``load_generator(path, device="cpu") -> (G_ema, CheckpointInfo)``, ``read_checkpoint_info(path)``
-  (class names, clip format, config, step, sha256; no weights read), ``save_checkpoint``,
+* ``load_generator(path, device="cpu", architecture=None) -> (G_ema, CheckpointInfo)``,
+  ``read_checkpoint_info(path)`` (class names, clip format, config, step, sha256; no weights read), ``save_checkpoint``,
   ``load_checkpoint``, ``CheckpointError``, ``ResumeMismatchError``.
 * ``boxes_from_mask(mask)`` — per-frame foreground boxes (numpy).
 * ``to_model(clips)`` / ``to_uint8(video)`` — the one I/O <-> model tensor conversion.
@@ -29,6 +32,9 @@ from typing import TYPE_CHECKING, Any
 _EXPORTS = {
     "VideoGenerator": "generators.networks",
     "VideoParts": "generators.networks",
+    "ContentMotionGenerator": "generators.cmgan",
+    "GENERATORS": "generators.architectures",
+    "build_generator": "generators.architectures",
     "train": "generators.training",
     "ResumeMismatchError": "generators.training",
     "resolve_device": "generators.device",
@@ -49,6 +55,7 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
+    from generators.architectures import GENERATORS, build_generator
     from generators.checkpoint import (
         CheckpointError,
         CheckpointInfo,
@@ -57,6 +64,7 @@ if TYPE_CHECKING:
         read_checkpoint_info,
         save_checkpoint,
     )
+    from generators.cmgan import ContentMotionGenerator
     from generators.masks import boxes_from_mask
     from generators.networks import VideoGenerator, VideoParts
     from generators.device import resolve_device, torch_threads

@@ -24,8 +24,9 @@ from typing import Any
 
 import torch
 from pydantic import ValidationError
+from torch import nn
 
-from generators.networks import VideoGenerator
+from generators.architectures import build_generator
 from schemas.atomic import atomic_open
 from schemas.config import ClipFormat, TrainConfig
 
@@ -170,17 +171,27 @@ def read_checkpoint_info(path: str | os.PathLike) -> CheckpointInfo:
     return _info(_check(ckpt, path), path, h.hexdigest())
 
 
-def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu") -> tuple[VideoGenerator, CheckpointInfo]:
+def load_generator(
+    path: str | os.PathLike, device: str | torch.device = "cpu", architecture: str | None = None
+) -> tuple[nn.Module, CheckpointInfo]:
     """The EMA generator of a checkpoint, in eval mode, and its :class:`CheckpointInfo`.
 
-    The digest and the weights come from the same bytes, so the digest names
+    The generator family is the one the checkpoint's configuration records
+    (``train.model.architecture``; checkpoints from before families existed
+    are ``vgan``). With ``architecture`` given, a checkpoint of another family
+    is a :class:`CheckpointError` rather than a network of the wrong kind. The
+    digest and the weights come from the same bytes, so the digest names
     exactly what was loaded.
     """
     path = Path(path)
     data = _read(path)
     ckpt = _parse(data, path, "cpu")
     info = _info(ckpt, path, hashlib.sha256(data).hexdigest())
-    G = VideoGenerator(len(info.class_names), info.config.model.z_dim, info.config.model.channels, info.clip.frames, info.clip.size)
+    if architecture is not None and architecture != info.config.model.architecture:
+        raise CheckpointError(
+            f"{path} holds a {info.config.model.architecture!r} generator, not the {architecture!r} asked for"
+        )
+    G = build_generator(info.config.model, len(info.class_names), info.clip)
     try:
         G.load_state_dict(ckpt["G_ema"])
     except RuntimeError as e:

@@ -297,11 +297,18 @@ class VideoDiscriminator(nn.Module):
     procedural set, after 2000 steps, synthetic motion was a third of the
     real clips' and the judge put every class's clips into one, mostly wrong,
     class (label fidelity 0.15).
+    With ``frame_diffs`` it also sees the differences between consecutive
+    frames (three more channels, the first frame's set to zero): where the
+    temporal-mean residual shows what moves, differences show how fast and
+    expose frame-to-frame flicker that a smooth mean hides.
     Returns one logit per clip, shape (B,).
     """
 
-    def __init__(self, num_classes: int, channels: int = 32, frames: int = 16, size: int = 64) -> None:
+    def __init__(
+        self, num_classes: int, channels: int = 32, frames: int = 16, size: int = 64, frame_diffs: bool = False
+    ) -> None:
         super().__init__()
+        self.frame_diffs = frame_diffs
         _log2(size, "size")
         pool = 2 if size >= 64 else 1
         # average pooling as a fixed depthwise convolution: CPU avg_pool3d has
@@ -309,14 +316,16 @@ class VideoDiscriminator(nn.Module):
         self.register_buffer("pool", torch.full((3, 1, 1, pool, pool), 1.0 / pool**2), persistent=False)
         steps_s = _log2(size // pool, "size") - _LOG2_MIN_SPATIAL
         steps_t = _log2(frames, "frames") - _LOG2_MIN_FRAMES
-        self.body, width = _down_stack(3, channels, steps_t, steps_s, cin=6)
+        self.body, width = _down_stack(3, channels, steps_t, steps_s, cin=9 if frame_diffs else 6)
         self.head = _ProjectionHead(width, num_classes)
 
     def forward(self, video: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         if self.pool.shape[-1] > 1:
             video = F.conv3d(video, self.pool.to(video.dtype), stride=self.pool.shape[2:], groups=3)
-        moving = video - video.mean(dim=2, keepdim=True)
-        x = torch.cat([video, moving], dim=1).contiguous(memory_format=torch.channels_last_3d)
+        inputs = [video, video - video.mean(dim=2, keepdim=True)]
+        if self.frame_diffs:
+            inputs.append(F.pad(video.diff(dim=2), (0, 0, 0, 0, 1, 0)))
+        x = torch.cat(inputs, dim=1).contiguous(memory_format=torch.channels_last_3d)
         return self.head(self.body(x), y)
 
 

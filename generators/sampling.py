@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from torch import nn
 
-from generators.networks import VideoGenerator
 from generators.device import autocast, resolve_precision
 from generators.video import to_uint8
 
@@ -56,7 +56,7 @@ def latents(seeds: Sequence[int], z_dim: int, truncation: float = 1.0) -> torch.
 
 
 def sample(
-    G: VideoGenerator,
+    G: nn.Module,
     labels: Sequence[int],
     seeds: Sequence[int],
     truncation: float = 1.0,
@@ -65,6 +65,9 @@ def sample(
     precision: str = "auto",
 ) -> SampleBatch:
     """Generate one clip per ``(labels[i], seeds[i])`` with generator ``G`` (already on ``device``).
+
+    ``G`` is any family of generators/architectures.py (it has
+    ``forward_parts``, ``num_classes``, ``z_dim``, ``frames`` and ``size``).
 
     ``precision`` is ``"auto"`` (:func:`~generators.device.resolve_precision`), ``"bf16"`` (autocast: fast on CPUs with
     AVX-512 BF16 and on recent GPUs) or ``"fp32"``; it is part of what a clip

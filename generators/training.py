@@ -27,6 +27,17 @@ One iteration is one discriminator update followed by one generator update.
   updates, goes through ``config.augment`` (DiffAugment, Zhao et al. 2020;
   generators/diffaugment.py), so critics trained on a few hundred clips do not
   memorise them. Never flips: a mirrored ``walk_left`` is a ``walk_right``.
+* Generator family: ``config.model.architecture`` picks it from
+  generators/architectures.py; the critics and the loop are the same for all.
+* Optional, off by default (so a default run is the run it always was):
+  lazy R1 (``r1_gamma``, ``r1_every``; Mescheder et al. 2018, lazy form of
+  StyleGAN2): every ``r1_every`` critic steps, ``r1_gamma / 2`` times the
+  squared gradient of both critics' logits on the (augmented) real clips,
+  scaled by ``r1_every`` so the average strength does not depend on it. It
+  keeps the critic smooth around the real clips, which is what lets a
+  generator converge instead of circling. ``critic_frame_diffs`` shows the
+  video critic frame differences besides the clip (see
+  :class:`VideoDiscriminator`).
 """
 
 from __future__ import annotations
@@ -47,7 +58,8 @@ import torch.nn.functional as F
 from generators.diffaugment import diffaugment
 from generators.device import autocast, resolve_device, resolve_precision
 from generators.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from generators.networks import FrameDiscriminator, VideoDiscriminator, VideoGenerator
+from generators.architectures import build_generator
+from generators.networks import FrameDiscriminator, VideoDiscriminator
 from generators.video import ClipSource, to_model
 from schemas.config import ClipFormat, TrainConfig
 
@@ -79,8 +91,8 @@ class _Run:
         # without disturbing the caller's global RNG
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(config.seed)
-            self.G = VideoGenerator(num_classes, m.z_dim, m.channels, clip.frames, clip.size)
-            self.D_video = VideoDiscriminator(num_classes, m.channels, clip.frames, clip.size)
+            self.G = build_generator(m, num_classes, clip)
+            self.D_video = VideoDiscriminator(num_classes, m.channels, clip.frames, clip.size, config.critic_frame_diffs)
             self.D_frame = FrameDiscriminator(num_classes, m.channels, clip.size, FRAMES_PER_CLIP)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
         for net in (self.G, self.G_ema, self.D_video, self.D_frame):
@@ -167,6 +179,16 @@ def _mode_seeking(a: torch.Tensor, b: torch.Tensor, za: torch.Tensor, zb: torch.
     return 1 / (ratio + 1e-5)
 
 
+def _r1_penalty(run: _Run, real: torch.Tensor, y: torch.Tensor, config: TrainConfig, device: torch.device) -> torch.Tensor:
+    """Mean over clips of the squared gradient norm of both critics' summed logits at the real clips."""
+    real = real.detach().float().requires_grad_(True)
+    with autocast(device, config.precision):
+        seen = diffaugment(real, config.augment, run.rng)
+        logits = run.D_video(seen, y).float().sum() + run.D_frame(seen, y, generator=run.rng).float().sum()
+    (grad,) = torch.autograd.grad(logits, real, create_graph=True)
+    return grad.square().sum(dim=tuple(range(1, grad.ndim))).mean()
+
+
 def _hinge_d(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
     return F.relu(1 - real.float()).mean() + F.relu(1 + fake.float()).mean()
 
@@ -203,6 +225,9 @@ def _iteration(
     loss_d = _hinge_d(lv[:b], lv[b:]) + _hinge_d(lf[:b], lf[b:])
     run.opt_D.zero_grad(set_to_none=True)
     loss_d.backward()
+    if config.r1_gamma > 0 and run.step % config.r1_every == 0:
+        # a separate backward, accumulated into the same gradients: the penalty needs its own pass over the reals
+        (_r1_penalty(run, real, y, config, device) * (config.r1_gamma / 2 * config.r1_every)).backward()
     run.opt_D.step()
 
     # generator: same labels, fresh latents; critics frozen so no weight gradients are computed

@@ -9,15 +9,37 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Annotated, Literal, Union, get_args
+from typing import Annotated, Any, ClassVar, Literal, Union, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, field_validator, model_serializer, model_validator
 
 
 class _Strict(BaseModel):
     """Unknown keys are errors: a misspelt option must not be silently ignored."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class _Extensible(_Strict):
+    """A model whose later-added fields leave its dump unchanged while they keep their defaults.
+
+    Checkpoints, cache keys and manifests hold ``model_dump(mode="json")`` of
+    the training configuration. Fields listed in ``_ADDED_LATER`` are left out
+    of that dump while they equal their default, so a configuration that does
+    not use them dumps, hashes and checkpoints exactly as it did before they
+    existed (published versions stay byte-identical), and an old dump still
+    validates to the same configuration. A field that is set shows up.
+    """
+
+    _ADDED_LATER: ClassVar[frozenset[str]] = frozenset()
+
+    @model_serializer(mode="wrap")
+    def _omit_unused_additions(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data = handler(self)
+        for name in self._ADDED_LATER:
+            if name in data and getattr(self, name) == type(self).model_fields[name].default:
+                del data[name]
+        return data
 
 
 def _is_power_of_two(n: int) -> bool:
@@ -145,9 +167,20 @@ Source = Annotated[
 ]
 
 
-class ModelConfig(_Strict):
-    """Width of the networks; depth follows from the clip format."""
+# Generator families (generators/architectures.py): "vgan" is the two-stream 3D generator of
+# Vondrick et al. 2016; "cmgan" splits the latent into content and a motion trajectory and
+# draws every frame with one style-modulated 2D generator (MoCoGAN / StyleGAN-V).
+Architecture = Literal["vgan", "cmgan"]
 
+
+class ModelConfig(_Extensible):
+    """Generator family and width of the networks; depth follows from the clip format."""
+
+    _ADDED_LATER = frozenset({"architecture"})
+
+    architecture: Architecture = Field(
+        "vgan", description="generator family: vgan (two-stream 3D) or cmgan (content + motion, modulated 2D frames)"
+    )
     z_dim: int = Field(128, ge=8, le=1024, description="latent size")
     channels: int = Field(32, ge=8, le=512, description="base channel width of generator and discriminators")
 
@@ -160,7 +193,9 @@ Precision = Literal["auto", "fp32", "bf16"]
 Augmentation = Literal["color", "translation", "cutout"]
 
 
-class TrainConfig(_Strict):
+class TrainConfig(_Extensible):
+    _ADDED_LATER = frozenset({"r1_gamma", "r1_every", "critic_frame_diffs"})
+
     steps: int = Field(1200, ge=1, description="generator updates")
     batch_size: int = Field(32, ge=2, le=1024)
     lr_g: float = Field(2e-4, gt=0, lt=1)
@@ -180,6 +215,13 @@ class TrainConfig(_Strict):
     )
     mode_seeking: float = Field(
         1.0, ge=0, description="weight of the mode-seeking term that keeps clips of one class apart (0 = off)"
+    )
+    r1_gamma: float = Field(
+        0.0, ge=0, description="weight of the R1 gradient penalty on real clips, both critics (0 = off)"
+    )
+    r1_every: int = Field(16, ge=1, description="critic steps between R1 penalties (lazy regularisation)")
+    critic_frame_diffs: bool = Field(
+        False, description="the video critic also sees frame-to-frame differences of the clip"
     )
     model: ModelConfig = Field(default_factory=ModelConfig)
 

@@ -1,0 +1,201 @@
+"""Generator families: each trains, resumes exactly, samples per seed, gives masks, and keeps to its checkpoints."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from generators.architectures import GENERATORS, build_generator
+from generators.checkpoint import CheckpointError, load_checkpoint, load_generator, save_checkpoint
+from generators.cmgan import ContentMotionGenerator
+from generators.masks import boxes_from_mask
+from generators.networks import VideoDiscriminator, VideoGenerator
+from generators.sampling import sample
+from generators.training import ResumeMismatchError, train
+from schemas.config import ClipFormat, ModelConfig, TrainConfig
+
+CLIP = ClipFormat(frames=8, size=32, fps=8)
+CLASSES = ["left", "right", "still"]
+FAMILIES = sorted(GENERATORS)
+
+
+class MovingBars:
+    """A bright bar on a dark background: moves left, moves right, or stays (label = index)."""
+
+    def __init__(self, per_class: int = 2, seed: int = 0) -> None:
+        rng = np.random.default_rng(seed)
+        self.items = []
+        for label, step in enumerate((-2, 2, 0)):
+            for _ in range(per_class):
+                clip = np.full((CLIP.frames, CLIP.size, CLIP.size, 3), rng.integers(0, 60), np.uint8)
+                x0 = int(rng.integers(8, 20))
+                for t in range(CLIP.frames):
+                    x = x0 + step * t
+                    clip[t, :, max(x, 0) : max(x + 4, 0)] = rng.integers(150, 256, 3, dtype=np.uint8)
+                self.items.append((clip, label))
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: int):
+        return self.items[i]
+
+
+def _config(architecture: str = "cmgan", **overrides) -> TrainConfig:
+    base = {
+        "steps": 4, "batch_size": 4, "precision": "fp32", "device": "cpu", "checkpoint_every": 2, "seed": 3,
+        "model": ModelConfig(architecture=architecture, z_dim=16, channels=8),
+    }  # fmt: skip
+    return TrainConfig(**(base | overrides))
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("architecture", FAMILIES)
+@pytest.mark.parametrize(("frames", "size"), [(8, 32), (16, 64)])
+def test_parts_have_the_shapes_and_ranges_the_pipeline_needs(architecture: str, frames: int, size: int) -> None:
+    G = build_generator(ModelConfig(architecture=architecture, z_dim=16, channels=8), 3, ClipFormat(frames=frames, size=size))
+    assert isinstance(G, GENERATORS[architecture])
+    z, y = torch.randn(2, 16, generator=torch.Generator().manual_seed(0)), torch.tensor([0, 2])
+    parts = G.forward_parts(z, y)
+    assert parts.video.shape == parts.foreground.shape == (2, 3, frames, size, size)
+    assert parts.mask.shape == (2, 1, frames, size, size)
+    assert parts.background.shape == (2, 3, size, size)
+    assert parts.video.min() >= -1 and parts.video.max() <= 1
+    assert parts.mask.min() >= 0 and parts.mask.max() <= 1
+    # the clip is the mask's blend of foreground and static background, so the mask means "foreground"
+    blend = parts.mask * parts.foreground + (1 - parts.mask) * parts.background.unsqueeze(2)
+    torch.testing.assert_close(parts.video, blend, atol=1e-5, rtol=0)
+    assert boxes_from_mask((parts.mask[0, 0] > 0).float().numpy()).shape == (frames, 4)
+    # class-conditional: the same latent under another label is another clip
+    assert not torch.allclose(G(z[:1], y[:1]), G(z[:1], torch.tensor([1])))
+
+
+def test_content_motion_generator_moves_and_keeps_content() -> None:
+    """Frames differ (the motion trajectory acts); changing only the motion code changes the clip but not the background."""
+    torch.manual_seed(0)
+    G = ContentMotionGenerator(3, z_dim=16, channels=8, frames=8, size=32)
+    # a trained trajectory has amplitudes of order one; initial ones are small, so scale them up to see motion
+    with torch.no_grad():
+        G.trajectory.weight.mul_(20)
+    z = torch.randn(1, 16)
+    parts = G.forward_parts(z, torch.tensor([1]))
+    assert (parts.video[:, :, 1:] - parts.video[:, :, :-1]).abs().mean() > 1e-3
+    other_motion = z.clone()
+    other_motion[:, G.z_content :] = torch.randn(1, G.z_motion)
+    moved = G.forward_parts(other_motion, torch.tensor([1]))
+    assert not torch.allclose(moved.video, parts.video)
+    torch.testing.assert_close(moved.background, parts.background)
+
+
+def test_rejects_bad_clip_shapes() -> None:
+    with pytest.raises(ValueError, match="power of two"):
+        ContentMotionGenerator(3, 16, 8, frames=12, size=32)
+    with pytest.raises(ValueError, match="too small"):
+        ContentMotionGenerator(3, 16, 8, frames=8, size=4)
+
+
+def test_critic_with_frame_differences_sees_nine_channels() -> None:
+    plain, diffs = VideoDiscriminator(3, 8, 8, 32), VideoDiscriminator(3, 8, 8, 32, frame_diffs=True)
+    assert plain.body[0].weight.shape[1] == 6 and diffs.body[0].weight.shape[1] == 9
+    video = torch.rand(2, 3, 8, 32, 32) * 2 - 1
+    assert diffs(video, torch.tensor([0, 1])).shape == (2,)
+
+
+@pytest.mark.parametrize(
+    ("architecture", "switches"),
+    [("cmgan", {}), ("cmgan", {"r1_gamma": 1.0, "r1_every": 2, "critic_frame_diffs": True}),
+     ("vgan", {"r1_gamma": 1.0, "r1_every": 2, "critic_frame_diffs": True})],
+)  # fmt: skip
+def test_each_family_and_switch_trains_and_resumes_exactly(tmp_path: Path, architecture: str, switches: dict) -> None:
+    data = MovingBars()
+    straight = train(data, CLASSES, _config(architecture, **switches), CLIP, tmp_path / "straight.pt")
+    resumed = tmp_path / "resumed.pt"
+    train(data, CLASSES, _config(architecture, steps=3, **switches), CLIP, resumed)
+    train(data, CLASSES, _config(architecture, **switches), CLIP, resumed)
+    a, b = load_checkpoint(straight), load_checkpoint(resumed)
+    assert a["step"] == b["step"] == 4
+    # the family is recorded, except the default one, whose checkpoints keep the bytes they had before families
+    assert a["config"]["model"].get("architecture", "vgan") == architecture
+    assert ("architecture" in a["config"]["model"]) == (architecture != "vgan")
+    for key in ("G", "G_ema", "D_video", "D_frame"):
+        assert all(torch.isfinite(v).all() for v in a[key].values() if v.is_floating_point())
+        for name in a[key]:
+            assert torch.equal(a[key][name], b[key][name]), f"{key}.{name}"
+    assert torch.equal(a["rng"], b["rng"])
+
+
+def test_r1_changes_the_critic_update(tmp_path: Path) -> None:
+    plain = load_checkpoint(train(MovingBars(), CLASSES, _config(steps=1), CLIP, tmp_path / "plain.pt"))
+    r1 = load_checkpoint(train(MovingBars(), CLASSES, _config(steps=1, r1_gamma=10.0), CLIP, tmp_path / "r1.pt"))
+    assert any(not torch.equal(plain["D_video"][k], r1["D_video"][k]) for k in plain["D_video"])
+
+
+def test_content_motion_trains_in_bf16(tmp_path: Path) -> None:
+    path = train(MovingBars(), CLASSES, _config(steps=2, precision="bf16"), CLIP, tmp_path / "bf16.pt")
+    ckpt = load_checkpoint(path)
+    assert all(v.dtype == torch.float32 for v in ckpt["G"].values() if v.is_floating_point()), "master weights stay fp32"
+    G, _ = load_generator(path)
+    batch = sample(G, [0, 1], [1, 2], precision="bf16")
+    assert batch.videos.dtype == np.uint8 and np.isfinite(batch.masks).all()
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("families")
+    return {a: train(MovingBars(), CLASSES, _config(a, steps=2), CLIP, folder / f"{a}.pt") for a in FAMILIES}
+
+
+@pytest.mark.parametrize("architecture", FAMILIES)
+def test_weights_only_load_and_sampling_per_seed(checkpoints: dict[str, Path], architecture: str) -> None:
+    G, info = load_generator(checkpoints[architecture], architecture=architecture)
+    assert type(G) is GENERATORS[architecture] and not G.training
+    assert info.config.model.architecture == architecture
+    ema = load_checkpoint(checkpoints[architecture])["G_ema"]
+    assert all(torch.equal(v, ema[k]) for k, v in G.state_dict().items())
+    # a clip is a function of (checkpoint, label, seed): batch, position and reloading do not matter
+    alone = sample(G, [2], [7], precision="fp32")
+    G2, _ = load_generator(checkpoints[architecture])
+    among = sample(G2, [0, 2, 1], [3, 7, 9], precision="fp32")
+    np.testing.assert_array_equal(alone.videos[0], among.videos[1])
+    np.testing.assert_array_equal(alone.masks[0], among.masks[1])
+    assert alone.masks.shape == (1, CLIP.frames, CLIP.size, CLIP.size)
+    assert not np.array_equal(among.videos[0], sample(G, [0], [4], precision="fp32").videos[0])
+
+
+def test_a_checkpoint_cannot_be_loaded_as_another_family(checkpoints: dict[str, Path], tmp_path: Path) -> None:
+    for architecture, other in zip(FAMILIES, FAMILIES[::-1]):
+        with pytest.raises(CheckpointError, match=f"holds a '{architecture}' generator, not the '{other}'"):
+            load_generator(checkpoints[architecture], architecture=other)
+    # a checkpoint whose configuration claims the other family: its weights do not fit that network
+    ckpt = load_checkpoint(checkpoints["cmgan"])
+    ckpt["config"]["model"].pop("architecture")
+    state = {k: v for k, v in ckpt.items() if k not in ("format", "version")}
+    with pytest.raises(CheckpointError, match="relabelled.pt"):
+        load_generator(save_checkpoint(tmp_path / "relabelled.pt", state))
+
+
+def test_resuming_a_run_as_another_family_is_refused(tmp_path: Path) -> None:
+    path = train(MovingBars(), CLASSES, _config("cmgan", steps=1), CLIP, tmp_path / "ckpt.pt")
+    digest = _sha(path)
+    with pytest.raises(ResumeMismatchError, match="model"):
+        train(MovingBars(), CLASSES, _config("vgan", steps=2), CLIP, path)
+    assert _sha(path) == digest
+
+
+def test_default_configuration_dumps_as_before_the_families() -> None:
+    """The saved configuration of a default (vgan) run holds no new keys, so its checkpoints keep their bytes."""
+    dumped = TrainConfig().model_dump(mode="json")
+    assert not {"r1_gamma", "r1_every", "critic_frame_diffs"} & dumped.keys()
+    assert dumped["model"] == {"z_dim": 128, "channels": 32}
+    chosen = TrainConfig(r1_gamma=1.0, model=ModelConfig(architecture="cmgan")).model_dump(mode="json")
+    assert chosen["r1_gamma"] == 1.0 and chosen["model"]["architecture"] == "cmgan"
+    assert TrainConfig.model_validate(chosen) == TrainConfig(r1_gamma=1.0, model=ModelConfig(architecture="cmgan"))
+    assert TrainConfig.model_validate(dumped).model.architecture == "vgan"
+    assert isinstance(build_generator(ModelConfig(z_dim=16, channels=8), 2, CLIP), VideoGenerator)
