@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from generators.checkpoint import CheckpointError, load_checkpoint
-from generators.training import ResumeMismatchError, train
+from generators.training import ResumeMismatchError, describe_progress, train
 from schemas.config import ClipFormat, ModelConfig, TrainConfig
 
 CLIP = ClipFormat(frames=8, size=32, fps=8)
@@ -75,8 +75,11 @@ def test_a_few_steps_run_and_checkpoint(tmp_path: Path, precision: str, caplog) 
     # the EMA generator moved away from its initialisation but is not the raw generator
     assert any(not torch.equal(ckpt["G"][k], ckpt["G_ema"][k]) for k in ckpt["G"])
     assert calls and calls[-1][0] == 4
-    assert {"loss_d", "loss_g", "steps_per_s"} <= calls[-1][1].keys()
-    assert "step 4/4" in caplog.text
+    assert {"loss_d", "loss_g", "steps_per_s", "eta_s"} <= calls[-1][1].keys()
+    assert calls[-1][1]["eta_s"] == 0
+    # the caller that takes the reports prints them; the library does not print them a second time
+    assert "step 4/4" in describe_progress(4, 4, calls[-1][1]) and "0:00 left" in describe_progress(4, 4, calls[-1][1])
+    assert "step 4/4" not in caplog.text
     assert list(path.parent.iterdir()) == [path], "no temporary files are left behind"
 
 
