@@ -21,7 +21,7 @@ from pipelines.release.preview import animated_preview, contact_sheet
 from pipelines.dataset.reader import ClipDataset
 from pipelines.dataset.shards import sha256_file
 from schemas.atomic import write_text_atomic
-from schemas.layout import CARD, INDEX, LATEST, MANIFEST, PARTS_DIR, PREVIEW_DIR, SHARDS_DIR, VERSION_PATTERN, version_name
+from schemas.layout import CARD, INDEX, LATEST, MANIFEST, PARTS_DIR, SHARDS_DIR, VERSION_PATTERN, preview_path, version_name
 from schemas.manifest import FileEntry, Manifest
 
 _LOCK = ".publish.lock"
@@ -35,7 +35,7 @@ def published_versions(dataset_dir: str | os.PathLike) -> list[str]:
 
 
 def write_previews(version_dir: Path, class_names: list[str], per_class: int, fps: float) -> list[Path]:
-    """One contact sheet (PNG) per class and one animated GIF per class under ``preview/``."""
+    """One contact sheet (PNG) and one animated GIF per class, at :func:`schemas.layout.preview_path`."""
     data = ClipDataset(version_dir)
     by_label: dict[int, list[int]] = {}
     for i, label in enumerate(data.labels):
@@ -44,8 +44,8 @@ def write_previews(version_dir: Path, class_names: list[str], per_class: int, fp
     for label, items in sorted(by_label.items()):
         name = class_names[label]
         videos = [data.video(i) for i in items[:per_class]]
-        out.append(contact_sheet(videos, f"{label}: {name}", version_dir / PREVIEW_DIR / f"{name}.png"))
-        out.append(animated_preview(videos[0], version_dir / PREVIEW_DIR / f"{name}.gif", fps))
+        out.append(contact_sheet(videos, f"{label}: {name}", preview_path(version_dir, label, name, "png")))
+        out.append(animated_preview(videos[0], preview_path(version_dir, label, name, "gif"), fps))
     return out
 
 
