@@ -14,12 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import LayoutError, list_videos
+from pipelines import ClipDataset, LayoutError, NothingIngested, ingest_videos, list_videos, read_index
+from pipelines.sources.listing import path_text, text_path
 from pipelines.release.publish import write_previews
 from pipelines.jobs.prepare import prepare_procedural
 from schemas.config import BeamConfig, ClipFormat, FolderSource, HMDB51Source, KineticsSource, ProceduralSource, UCF101Source
 from schemas.layout import preview_path
-from tests.videos import write_class_folders, write_hmdb51, write_kinetics, write_ucf101
+from tests.videos import garbage, write_class_folders, write_hmdb51, write_kinetics, write_ucf101, write_video
+
+CLIP = ClipFormat(frames=8, size=32, fps=12.5)
 
 def _files_under(folder: Path) -> set[Path]:
     return {p for p in folder.rglob("*")} if folder.exists() else set()
@@ -97,3 +100,48 @@ def test_a_kinetics_csv_that_is_not_utf8_is_one_layout_error(tmp_path):
     csv.write_bytes(csv.read_bytes() + "caf\xe9,abc,0,1,train\n".encode("latin-1"))
     with pytest.raises(LayoutError, match="is not UTF-8 text"):
         list_videos(KineticsSource(root=str(videos), csv=str(csv)))
+
+
+def _avi_with_latin1_title(path: Path, frames: int = 40) -> Path:
+    """A readable XviD AVI whose title tag holds byte 0xe9 (Latin-1 'é'), as old Windows tools wrote them."""
+    write_video(path, frames, title="XXXXTITLE")
+    data = path.read_bytes()
+    assert data.count(b"XXXXTITLE") == 1
+    path.write_bytes(data.replace(b"XXXXTITLE", b"caf\xe9 XXXX"))  # same length: the RIFF sizes stay right
+    return path
+
+
+def test_odd_files_are_ingested_or_quarantined_never_stop_the_run(tmp_path):
+    """A Latin-1 title tag, a non-UTF-8 file name, a garbage file with a non-UTF-8 name: one run, every one accounted for."""
+    root = write_class_folders(tmp_path / "data", {"jump": 2, "run": 1}, frames=40, ext=".avi")
+    _avi_with_latin1_title(root / "run" / "title.avi")
+    shutil.copy(root / "run" / "clip00.avi", root / "run" / "\udcff.avi")  # a name holding byte 0xff
+    garbage(root / "run" / "bad\udce9.avi")
+    report = ingest_videos(FolderSource(root=str(root), test_fraction=0.3), CLIP, tmp_path / "out", BeamConfig())
+    assert report.videos_ingested == 5 and report.clips == 5
+    index = read_index(report.index).to_pylist()
+    assert sorted(r["source_path"] for r in index if r["label"] == 1) == ["run/\\xff.avi", "run/clip00.avi", "run/title.avi"]
+    written = json.loads(report.quarantine.read_text(encoding="utf-8"))
+    (entry,) = written["quarantined"]
+    assert entry["path"].endswith("run/bad\\xe9.avi") and entry["reason"].startswith("not a readable video file")
+    assert text_path(entry["path"]) == str(root / "run" / "bad\udce9.avi") and Path(text_path(entry["path"])).is_file()
+    data = ClipDataset(tmp_path / "out")
+    title = next(i for i, r in enumerate(data.rows) if r["key"] == next(x["key"] for x in index if x["source_path"] == "run/title.avi"))
+    assert data.video(title).shape == (8, 32, 32, 3)
+
+
+@pytest.mark.parametrize("path", ["a/b.avi", "caf\udce9/\udcff.avi", "a\\b", "a\\xff", "ü\\x5c"])
+def test_path_text_round_trips_every_name(path):
+    text = path_text(path)
+    text.encode("utf-8")  # storable as UTF-8
+    assert text_path(text) == path
+    assert (text == path) == ("\\" not in path and path.isprintable() and not any(0xDC80 <= ord(c) <= 0xDCFF for c in path))
+
+
+def test_a_class_whose_every_video_is_quarantined_is_an_error_naming_it(tmp_path):
+    root = write_class_folders(tmp_path / "data", {"jump": 2, "run": 2}, frames=40)
+    for video in (root / "run").iterdir():
+        video.write_bytes(b"not a video")
+    with pytest.raises(NothingIngested, match=r"classes \['run'\] of .* got no clip"):
+        ingest_videos(FolderSource(root=str(root)), CLIP, tmp_path / "out", BeamConfig())
+    assert json.loads((tmp_path / "out" / "quarantine.json").read_text())["videos_quarantined"] == 2

@@ -21,7 +21,6 @@ records; it never lets a PyAV exception escape.
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -29,6 +28,7 @@ import av
 import numpy as np
 from av.video.reformatter import VideoReformatter
 
+from pipelines.media.video_io import MAX_FPS_DENOMINATOR, VideoDecodeError, open_video
 from schemas.config import ClipFormat, VideoSampling
 
 # Fewer packets than this share of the frames a container lists means the
@@ -38,8 +38,6 @@ _MIN_DECODED_SHARE = 0.98
 # Containers that list no frame count (Matroska, WebM) state a duration that
 # may include a longer audio track; this much shortfall is forgiven.
 _DURATION_SLACK_S = 1
-# 30000/1001 needs a denominator of 1001, as in the encoder (pipelines.media.video_io).
-_MAX_FPS_DENOMINATOR = 1001
 
 
 class VideoRejected(ValueError):
@@ -96,28 +94,18 @@ class _Fitter:
 
 
 def _open(path: str) -> av.container.InputContainer:
+    """:func:`~pipelines.media.video_io.open_video`, its failures turned into quarantine reasons."""
     try:
-        size = os.path.getsize(path)
+        return open_video(path)
     except OSError as exc:
         raise VideoRejected(f"cannot read the file: {exc.strerror or exc}") from exc
-    if size == 0:
-        raise VideoRejected("empty file (0 bytes)")
-    try:
-        container = av.open(path, mode="r")
-    except av.FFmpegError as exc:
-        raise VideoRejected(f"not a readable video file: {exc}") from exc
-    if not container.streams.video:
-        container.close()
-        raise VideoRejected("the file has no video stream")
-    if container.streams.video[0].codec_context is None:
-        container.close()
-        raise VideoRejected("unreadable codec: no decoder for its video stream")
-    return container
+    except VideoDecodeError as exc:
+        raise VideoRejected(exc.reason) from exc
 
 
 def resample(path: str, fps: float, size: int, fit: str, time_range: tuple[float, float] | None = None) -> ResampledVideo:
     """Decode ``path`` (or the ``time_range`` seconds of it) at ``fps`` frames per second, fitted to ``size``."""
-    step = 1 / Fraction(fps).limit_denominator(_MAX_FPS_DENOMINATOR)
+    step = 1 / Fraction(fps).limit_denominator(MAX_FPS_DENOMINATOR)
     fitter = _Fitter(size, fit)
     out = ResampledVideo()
     with _open(path) as container:
@@ -159,7 +147,7 @@ def resample(path: str, fps: float, size: int, fit: str, time_range: tuple[float
                 last = prev_t + 1 / Fraction(rate) / 2
                 while t_next <= last and (t_end is None or t_next < t_end):
                     emit()
-        except av.FFmpegError as exc:
+        except (av.FFmpegError, UnicodeDecodeError, OverflowError) as exc:
             raise VideoRejected(f"truncated or corrupt: decoding failed after {out.decoded} frames: {exc}") from exc
         if time_range is None and prev is not None:
             _check_complete(out.packets, stream.frames, prev_t + 1 / Fraction(rate) - origin, container.duration)

@@ -11,10 +11,34 @@ file that does not exist) is never an error, only a quarantine entry.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".mov", ".webm")
+
+
+_ESCAPED_BYTE = re.compile(r"\\x([0-9a-f]{2})")
+
+
+def path_text(path: str | os.PathLike) -> str:
+    """A file path as text that Parquet and JSON can store and :func:`text_path` turns back into the same bytes.
+
+    Linux file names are bytes; Python hands names that are not UTF-8 over
+    with each bad byte as a lone surrogate, which no UTF-8 writer accepts. Here
+    every such byte, and every backslash, becomes ``\\xNN`` (two lower-case
+    hex digits); all other text is kept as is. A UTF-8 name without
+    backslashes (all of UCF-101, HMDB-51 and Kinetics) is therefore unchanged,
+    and the escaped form is unambiguous, since a literal backslash is escaped too.
+    """
+    text = os.fsdecode(os.fsencode(path))
+    return "".join(f"\\x{ord(c) - 0xDC00:02x}" if 0xDC80 <= ord(c) <= 0xDCFF else "\\x5c" if c == "\\" else c
+                   for c in text)
+
+
+def text_path(text: str) -> str:
+    """The file path that :func:`path_text` wrote as ``text`` (bytes it escaped come back as surrogates, as ``os`` takes them)."""
+    return _ESCAPED_BYTE.sub(lambda m: chr(0xDC00 + int(m[1], 16)) if int(m[1], 16) >= 0x80 else chr(int(m[1], 16)), text)
 
 
 class LayoutError(ValueError):
