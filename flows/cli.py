@@ -228,6 +228,13 @@ def main(argv: list[str] | None = None) -> int:
         except LayoutError as exc:
             print(f"invalid dataset: {exc}", file=sys.stderr)
             return 2
+    if "://" not in config.output_root:
+        from schemas.atomic import writable_folder_problem
+
+        problem = writable_folder_problem(config.output_root)  # before Beam, which would retry and print pages
+        if problem:
+            print(f"invalid --output-root: {problem}", file=sys.stderr)
+            return 2
     from flows.augment import ValidationFailed, augment
 
     try:
