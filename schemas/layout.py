@@ -16,6 +16,7 @@ checks it::
       latest                   names the newest version; moved last
       .candidates/<run_key>/   a version being built (same layout, plus _parts/)
       .cache/<step>-<key>/     real clips, generator and judge of earlier runs
+      .locks/<run_key>.lock    held by a run from generating its candidate to publishing it
 
 A real clip dataset (what prepare and ingest write) has the same INDEX and
 shards, plus ``quarantine.json`` for videos that gave no clips.
@@ -41,6 +42,7 @@ QUARANTINE = "quarantine.json"
 LATEST = "latest"
 CANDIDATES = ".candidates"
 CACHE = ".cache"
+LOCKS = ".locks"
 VERSION_PATTERN = re.compile(r"^v(\d{4,})$")
 _NOT_FILE_SAFE = re.compile(r"[^A-Za-z0-9_-]+")
 PREVIEW_EXTENSIONS = ("png", "gif")
@@ -63,6 +65,11 @@ def version_name(number: int) -> str:
 def candidate_dir(dataset_dir: str | Path, run_key: str) -> Path:
     """Where a run builds its version before it is published; hidden from readers of the dataset."""
     return Path(dataset_dir) / CANDIDATES / run_key
+
+
+def candidate_lock_path(dataset_dir: str | Path, run_key: str) -> Path:
+    """The lock file of candidate ``run_key``; beside ``.candidates/``, which holds only candidates."""
+    return Path(dataset_dir) / LOCKS / f"{run_key}.lock"
 
 
 def cache_dir(dataset_dir: str | Path, step: str, key: str) -> Path:

@@ -8,19 +8,40 @@ outside the output folder.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
 import pytest
 
-from pipelines import ClipDataset, LayoutError, NothingIngested, ingest_videos, list_videos, read_index
-from pipelines.sources.listing import path_text, text_path
-from pipelines.release.publish import write_previews
+from pipelines import (
+    ClipDataset,
+    LayoutError,
+    NothingIngested,
+    ingest_videos,
+    list_videos,
+    read_index,
+)
 from pipelines.jobs.prepare import prepare_procedural
-from schemas.config import BeamConfig, ClipFormat, FolderSource, HMDB51Source, KineticsSource, ProceduralSource, UCF101Source
+from pipelines.release.publish import write_previews
+from pipelines.sources.listing import path_text, text_path
+from schemas.config import (
+    BeamConfig,
+    ClipFormat,
+    FolderSource,
+    HMDB51Source,
+    KineticsSource,
+    ProceduralSource,
+    UCF101Source,
+)
 from schemas.layout import preview_path
-from tests.videos import garbage, write_class_folders, write_hmdb51, write_kinetics, write_ucf101, write_video
+from tests.videos import (
+    garbage,
+    write_class_folders,
+    write_hmdb51,
+    write_kinetics,
+    write_ucf101,
+    write_video,
+)
 
 CLIP = ClipFormat(frames=8, size=32, fps=12.5)
 

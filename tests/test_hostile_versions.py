@@ -28,7 +28,7 @@ import pytest
 from flows.cli import main
 from pipelines import ClipDataset, ClipIntegrityError, checksums, prepare_procedural
 from pipelines.dataset.index_io import IndexFileError
-from pipelines.media.video_io import VideoDecodeError, decode_video, encode_mp4
+from pipelines.media.video_io import VideoDecodeError, decode_video
 from pipelines.release.verify import verify_version
 from schemas.config import BeamConfig
 from tests.test_publish_verify import CLIP, SOURCE, _publish

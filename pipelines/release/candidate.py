@@ -15,7 +15,12 @@ from pipelines.dataset.index_io import per_class_means, read_index
 from pipelines.release.card import dataset_card
 from pipelines.release.gate import gate_candidate
 from pipelines.release.manifest import build_manifest
-from pipelines.release.publish import checksums, finish_or_find_published, publish_version, write_previews
+from pipelines.release.publish import (
+    checksums,
+    finish_or_find_published,
+    publish_version,
+    write_previews,
+)
 from pipelines.release.validate import ValidationReport
 from schemas.config import AugmentConfig
 from schemas.expectations import IndexExpectations

@@ -28,7 +28,7 @@ from pipelines.dataset.reader import ClipDataset
 from pipelines.dataset.shards import sha256_file
 from schemas.atomic import remove_stale_temporaries, write_text_atomic
 from schemas.layout import (
-    CANDIDATES, CARD, INDEX, LATEST, MANIFEST, PARTS_DIR, SHARDS_DIR, VERSION_PATTERN, preview_path, version_name,
+    CARD, INDEX, LATEST, MANIFEST, PARTS_DIR, SHARDS_DIR, VERSION_PATTERN, candidate_lock_path, preview_path, version_name,
 )
 from schemas.manifest import FileEntry, Manifest
 
@@ -91,7 +91,7 @@ def candidate_lock(dataset_dir: str | os.PathLike, run_key: str):
     the other. With it the second waits, then finds the first's version with
     :func:`finish_or_find_published`.
     """
-    return _lock(Path(dataset_dir) / CANDIDATES / f"{run_key}.lock")
+    return _lock(candidate_lock_path(dataset_dir, run_key))
 
 
 def read_latest(dataset_dir: str | os.PathLike) -> str | None:
