@@ -180,7 +180,6 @@ def augment(config: AugmentConfig) -> str:
     """Make, validate and publish one synthetic dataset version; return its folder."""
     from generators import read_checkpoint_info
     from pipelines.dataset.reader import class_names as real_class_names
-
     from pipelines.release.candidate import published_by_identical_run
     from pipelines.release.publish import candidate_lock, published_versions
 
