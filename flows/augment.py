@@ -62,7 +62,8 @@ def _prepare_key(ctx, params) -> str:
 
 
 def _retry_unless_bad_input(_task, _task_run, state) -> bool:
-    """A wrong layout, an unknown class or a dataset without one usable video fail alike on every retry."""
+    """A wrong layout, an unknown class, a dataset without one usable video or a bad checkpoint
+    (``CheckpointError`` is a ``ValueError``) fail alike on every retry, so they fail at once."""
     return not isinstance(state.result(raise_on_failure=False), ValueError)
 
 
@@ -93,7 +94,8 @@ def prepare_real(config: AugmentConfig) -> str:
     return str(out)
 
 
-@task(retries=1, retry_delay_seconds=5, cache_key_fn=_cache_key("train"), persist_result=True)
+@task(retries=1, retry_delay_seconds=5, retry_condition_fn=_retry_unless_bad_input, cache_key_fn=_cache_key("train"),
+      persist_result=True)
 def train_generator(config: AugmentConfig, real_dir: str, class_names: list[str]) -> str:
     """Train (or resume training) the class-conditional generator on the real training split."""
     from generators import train
@@ -112,7 +114,8 @@ def train_generator(config: AugmentConfig, real_dir: str, class_names: list[str]
     return str(train(clips, class_names, config.train, config.clip, ckpt / "generator.pt", progress=progress))
 
 
-@task(retries=1, retry_delay_seconds=5, cache_key_fn=_cache_key("judge"), persist_result=True)
+@task(retries=1, retry_delay_seconds=5, retry_condition_fn=_retry_unless_bad_input, cache_key_fn=_cache_key("judge"),
+      persist_result=True)
 def train_judge(config: AugmentConfig, real_dir: str, class_names: list[str]) -> str:
     """Train the judge (the action classifier the quality gate measures with) on the real training split.
 
@@ -177,23 +180,32 @@ def augment(config: AugmentConfig) -> str:
     """Make, validate and publish one synthetic dataset version; return its folder."""
     from generators import read_checkpoint_info
     from pipelines.dataset.reader import class_names as real_class_names
+    from pipelines.release.candidate import published_by_identical_run
+    from pipelines.release.publish import candidate_lock, published_versions
 
     logger = get_run_logger()
+    published_before = published_versions(_dataset_dir(config))
     real_dir = _fresh(prepare_real, config, check=INDEX)
     class_names = real_class_names(real_dir)  # read once, from the real clips' index
     checkpoint = _fresh(train_generator, config, real_dir, class_names)
     judge = _fresh(train_judge, config, real_dir, class_names)
     info = read_checkpoint_info(checkpoint)
     run_key = fingerprint(_step_inputs("generate", config), Path(checkpoint).name, info.sha256)
-    candidate = generate_candidate(config, checkpoint, run_key)
-    report = validate_candidate(config, candidate, list(info.class_names), real_dir, judge)
-    if not report.success:
-        raise ValidationFailed(
-            f"candidate {candidate} failed validation; nothing was published. Failed expectations:\n  "
-            + "\n  ".join(report.failed)
-            + f"\nReport: {report.data_docs_index or report.results_path}"
-        )
-    final = publish_candidate(config, candidate, list(info.class_names), info.sha256, real_dir, report)
+    # One identical run at a time per candidate; the next one takes the version the first published.
+    with candidate_lock(_dataset_dir(config), run_key):
+        done = published_by_identical_run(config, info.sha256, published_before)
+        if done is not None:
+            logger.info("an identical run published %s (latest names it); nothing more to do", done)
+            return str(done)
+        candidate = generate_candidate(config, checkpoint, run_key)
+        report = validate_candidate(config, candidate, list(info.class_names), real_dir, judge)
+        if not report.success:
+            raise ValidationFailed(
+                f"candidate {candidate} failed validation; nothing was published. Failed expectations:\n  "
+                + "\n  ".join(report.failed)
+                + f"\nReport: {report.data_docs_index or report.results_path}"
+            )
+        final = publish_candidate(config, candidate, list(info.class_names), info.sha256, real_dir, report)
     logger.info("published %s", final)
     return final
 

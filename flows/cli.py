@@ -87,6 +87,17 @@ def _parser_for(ann):
     return str, ann.__name__.upper() if isinstance(ann, type) else "VALUE"
 
 
+def _count(text: str) -> int:
+    """A whole number >= 0, or argparse's one-line usage error."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
 def _parse_mapping(text: str) -> dict:
     if text.lstrip().startswith("{"):
         return json.loads(text)
@@ -178,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("serve", help="serve every deployment of prefect.yaml (schedules included) on the Prefect API")
     verify = sub.add_parser("verify", help="re-check a published version's checksums and decode its clips")
     verify.add_argument("version", help="a version folder, or a dataset folder (its `latest` is checked)")
-    verify.add_argument("--sample", type=int, default=None, metavar="N", help="decode only N random clips (default: all)")
+    verify.add_argument("--sample", type=_count, default=None, metavar="N", help="decode only N random clips (default: all)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per Prefect API call otherwise
@@ -219,6 +230,13 @@ def main(argv: list[str] | None = None) -> int:
             list_videos(config.source)
         except LayoutError as exc:
             print(f"invalid dataset: {exc}", file=sys.stderr)
+            return 2
+    if "://" not in config.output_root:
+        from schemas.atomic import writable_folder_problem
+
+        problem = writable_folder_problem(config.output_root)  # before Beam, which would retry and print pages
+        if problem:
+            print(f"invalid --output-root: {problem}", file=sys.stderr)
             return 2
     from flows.augment import ValidationFailed, augment
 

@@ -82,6 +82,28 @@ def remove_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
     return stale
 
 
+def writable_folder_problem(folder: str | os.PathLike) -> str | None:
+    """Why files cannot be written atomically into ``folder`` (created if missing), or None when they can.
+
+    Tries what every writer does, a temporary file beside the final name, so
+    the answer holds for any user (``os.access`` says yes to root even on a
+    read-only mount). For the CLI, which must say this in one line before a
+    run starts rather than after Beam has retried a shard job.
+    """
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = temporary_name(folder / "write-check")
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        blocking = next((p for p in [folder, *folder.parents] if p.exists() and not p.is_dir()), None)
+        if blocking is not None:
+            return f"{blocking} is a file, not a folder"
+        return f"cannot write into {folder}: {exc.strerror or exc}"
+    return None
+
+
 def _fsync_dir(folder: Path) -> None:
     """Make the rename itself durable; not every platform can open a directory."""
     try:

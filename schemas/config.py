@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from typing import Annotated, Any, ClassVar, Literal, Union, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, field_validator, model_serializer, model_validator
@@ -362,6 +363,12 @@ class AugmentConfig(_Strict):
     beam: BeamConfig = Field(default_factory=BeamConfig)
     publish: PublishConfig = Field(default_factory=PublishConfig)
     quality: QualityConfig = Field(default_factory=QualityConfig)
+
+    @field_validator("output_root")
+    @classmethod
+    def _expand_home(cls, value: str) -> str:
+        """``~/data`` means the user's home, as in a shell; a URI is left alone."""
+        return value if "://" in value else os.path.expanduser(value)
 
     @model_validator(mode="after")
     def _generate_counts_name_trained_classes(self) -> "AugmentConfig":

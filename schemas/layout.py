@@ -12,10 +12,11 @@ checks it::
         index.parquet          INDEX
         shards/shard-000000.tar
         validation/            Great Expectations results and Data Docs
-        preview/<class>.png|gif
+        preview/<NNN>-<class>.png|gif   label number and a file-safe form of the class name
       latest                   names the newest version; moved last
       .candidates/<run_key>/   a version being built (same layout, plus _parts/)
       .cache/<step>-<key>/     real clips, generator and judge of earlier runs
+      .locks/<run_key>.lock    held by a run from generating its candidate to publishing it
 
 A real clip dataset (what prepare and ingest write) has the same INDEX and
 shards, plus ``quarantine.json`` for videos that gave no clips.
@@ -41,7 +42,10 @@ QUARANTINE = "quarantine.json"
 LATEST = "latest"
 CANDIDATES = ".candidates"
 CACHE = ".cache"
+LOCKS = ".locks"
 VERSION_PATTERN = re.compile(r"^v(\d{4,})$")
+_NOT_FILE_SAFE = re.compile(r"[^A-Za-z0-9_-]+")
+PREVIEW_EXTENSIONS = ("png", "gif")
 
 
 def shard_path(shard_id: int) -> str:
@@ -63,6 +67,28 @@ def candidate_dir(dataset_dir: str | Path, run_key: str) -> Path:
     return Path(dataset_dir) / CANDIDATES / run_key
 
 
+def candidate_lock_path(dataset_dir: str | Path, run_key: str) -> Path:
+    """The lock file of candidate ``run_key``; beside ``.candidates/``, which holds only candidates."""
+    return Path(dataset_dir) / LOCKS / f"{run_key}.lock"
+
+
 def cache_dir(dataset_dir: str | Path, step: str, key: str) -> Path:
     """Where a cached step (``real``, ``generator``, ``judge``) keeps its output for configuration ``key``."""
     return Path(dataset_dir) / CACHE / f"{step}-{key}"
+
+
+def preview_path(version_dir: str | Path, label: int, class_name: str, ext: str) -> Path:
+    """Where the preview of class ``label`` goes: ``preview/<NNN>-<slug>.<ext>``, always inside ``version_dir``.
+
+    Class names come from files users download (a Kinetics CSV, ``classInd.txt``),
+    so one must never become a path as given: ``../../x`` would write outside the
+    version. The label number keeps two names with the same slug apart; the slug
+    (runs of anything but ``A-Za-z0-9_-`` become ``_``, at most 64 characters)
+    only helps a person find the class.
+    """
+    if ext not in PREVIEW_EXTENSIONS:
+        raise ValueError(f"preview extension must be one of {PREVIEW_EXTENSIONS}, got {ext!r}")
+    if isinstance(label, bool) or not isinstance(label, int) or label < 0:
+        raise ValueError(f"label must be a non-negative integer, got {label!r}")
+    slug = _NOT_FILE_SAFE.sub("_", class_name).strip("_")[:64] or "class"
+    return Path(version_dir) / PREVIEW_DIR / f"{label:03d}-{slug}.{ext}"

@@ -66,7 +66,7 @@ def test_flow_publishes_a_complete_version(published):
     index = pq.read_table(version / "index.parquet").to_pandas()
     assert index[["judge_label", "judge_confidence", "nn_distance"]].notna().all().all()
     assert index.judge_label.isin([0, 1]).all() and (index.nn_distance > 0).all()
-    for name in ("walk_left", "jump"):
+    for name in ("000-walk_left", "001-jump"):
         sheet = Image.open(version / "preview" / f"{name}.png")
         assert sheet.width > 32 * 8 and sheet.height > 2 * 32
         assert (version / "preview" / f"{name}.gif").is_file()
@@ -181,7 +181,7 @@ def test_a_failed_quality_gate_keeps_the_candidate_and_its_report(prefect_server
     (candidate,) = (dataset / ".candidates").iterdir()
     assert (candidate / "validation" / "quality_results.json").is_file()
     assert (candidate / "validation" / "data_docs" / "index.html").is_file()
-    assert (candidate / "preview" / "jump.png").is_file()
+    assert (candidate / "preview" / "001-jump.png").is_file()
     # the run shows the metrics table and the preview as artifacts, also when the gate fails
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey

@@ -25,11 +25,14 @@ def frame_pixels(n: int, cls: int, height: int, width: int) -> np.ndarray:
     return frame
 
 
-def write_video(path: Path, frames: int, cls: int = 0, fps: int = 25, width: int = 64, height: int = 48) -> Path:
+def write_video(path: Path, frames: int, cls: int = 0, fps: int = 25, width: int = 64, height: int = 48,
+                title: str | None = None) -> Path:
     """MPEG-4 part 2 tagged XVID in ``.avi`` (as UCF-101 and HMDB-51 ship), VP8 in ``.webm``, H.264 otherwise."""
     path.parent.mkdir(parents=True, exist_ok=True)
     codec = {".avi": "mpeg4", ".webm": "libvpx"}.get(path.suffix, "libx264")
     with av.open(str(path), "w") as container:
+        if title is not None:
+            container.metadata["title"] = title
         stream = container.add_stream(codec, rate=fps)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         if codec == "mpeg4":

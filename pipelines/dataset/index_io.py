@@ -43,12 +43,31 @@ def read_index(path: str | os.PathLike) -> pa.Table:
         raise IndexFileError(f"no clip index at {path}")
     try:
         table = pq.read_table(path)
-    except (pa.ArrowInvalid, OSError) as exc:
+        version = schema_version_of(table)
+    except (pa.ArrowException, OSError, ValueError) as exc:  # any damage to the file, its footer or its metadata
         raise IndexFileError(f"cannot read clip index {path}: {exc}") from exc
-    version = schema_version_of(table)
     if version != SCHEMA_VERSION:
         raise IndexFileError(f"{path} has index schema version {version!r}; this code reads {SCHEMA_VERSION!r}")
     return table
+
+
+def column_problems(table: pa.Table, columns: Iterable[str]) -> list[str]:
+    """What is wrong with ``columns`` of an index table: missing, of another type than the schema's, or holding nulls.
+
+    A reader or the verifier looks at these columns row by row, so it checks
+    them once up front and reports a damaged index in words instead of
+    failing on the first ``None`` or string where a number belongs.
+    """
+    problems = []
+    for name in columns:
+        want = INDEX_SCHEMA.field(name).type
+        if name not in table.column_names:
+            problems.append(f"index has no column {name!r}")
+        elif not table.schema.field(name).type.equals(want):
+            problems.append(f"index column {name!r} is {table.schema.field(name).type}, not {want}")
+        elif table[name].null_count:
+            problems.append(f"index column {name!r} has {table[name].null_count} empty cells")
+    return problems
 
 
 def read_metadata(path: str | os.PathLike) -> dict[str, str]:

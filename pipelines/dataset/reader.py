@@ -15,26 +15,37 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.dataset.index_io import read_index
+from pipelines.dataset.index_io import IndexFileError, column_problems, read_index
 from pipelines.dataset.shards import read_member, sha256_bytes
 from pipelines.media.video_io import decode_video
-from schemas.layout import INDEX, LATEST
+from schemas.layout import INDEX, LATEST, VERSION_PATTERN
 
 class ClipIntegrityError(ValueError):
-    """A clip whose bytes do not match the sha256 the index recorded for it."""
+    """A damaged dataset: a clip whose bytes do not match its sha256, an unusable index row, a bad ``latest``."""
 
 
 def resolve_version(path: str | os.PathLike) -> Path:
-    """A version folder from either itself or a dataset folder (whose ``latest`` file names one)."""
-    path = Path(path)
+    """A version folder from either itself or a dataset folder (whose ``latest`` file names one).
+
+    ``latest`` must name a version folder of that dataset (``vNNNN``, see
+    :data:`schemas.layout.VERSION_PATTERN`): ``../elsewhere`` or an absolute
+    path in it is damage or an attack, never followed.
+    """
+    path = Path(path).expanduser()
     if (path / INDEX).is_file():
         return path
     latest = path / LATEST
     if latest.is_file():
-        version = path / latest.read_text().strip()
-        if (version / INDEX).is_file():
-            return version
-        raise FileNotFoundError(f"{latest} names {version.name}, which has no {INDEX}")
+        try:
+            name = latest.read_bytes()[:256].decode("utf-8").strip()
+        except (UnicodeDecodeError, OSError) as exc:
+            raise ClipIntegrityError(f"{latest} cannot be read as a version name: {exc}") from exc
+        if not VERSION_PATTERN.match(name):
+            raise ClipIntegrityError(f"{latest} names {name!r}, not a version folder of {path} (vNNNN)")
+        version = path / name
+        if version.is_symlink() or not (version / INDEX).is_file():
+            raise ClipIntegrityError(f"{latest} names {name}, which is not a version folder with an {INDEX}")
+        return version
     raise FileNotFoundError(f"{path} is neither a dataset version (no {INDEX}) nor a dataset (no {LATEST!r})")
 
 
@@ -69,12 +80,18 @@ class ClipDataset:
 
     def __init__(self, path: str | os.PathLike, split: str | None = None, labels: list[int] | None = None, verify: bool = True):
         self.root = resolve_version(path)
-        table = read_index(self.root / INDEX)
+        try:
+            table = read_index(self.root / INDEX)
+        except IndexFileError as exc:
+            raise ClipIntegrityError(str(exc)) from exc
+        columns = ["key", "label", "label_name", "shard", "offset", "size", "sha256"]
+        problems = column_problems(table, columns + ["split"])
+        if problems:
+            raise ClipIntegrityError(f"{self.root / INDEX}: {'; '.join(problems)}")
         if split is not None:
             table = table.filter(pc.equal(table["split"], split))
         if labels is not None:
             table = table.filter(pc.is_in(table["label"], value_set=pa.array(labels, pa.int32())))
-        columns = ["key", "label", "label_name", "shard", "offset", "size", "sha256"]
         self.rows = table.select(columns).sort_by("key").to_pylist()
         self.verify = verify
 
@@ -120,7 +137,10 @@ class ClipDataset:
         shard = (self.root / row["shard"]).resolve()
         if not shard.is_relative_to(self.root.resolve()):
             raise ClipIntegrityError(f"clip {row['key']} names shard {row['shard']!r}, outside {self.root}")
-        data = read_member(shard, row["offset"], row["size"])
+        try:
+            data = read_member(shard, row["offset"], row["size"])
+        except (OSError, ValueError) as exc:
+            raise ClipIntegrityError(f"clip {row['key']} cannot be read from {row['shard']}: {exc}") from exc
         if self.verify and sha256_bytes(data) != row["sha256"]:
             raise ClipIntegrityError(f"clip {row['key']} in {row['shard']} does not match its sha256 in the index")
         return data

@@ -14,6 +14,7 @@ import io
 import json
 import os
 import re
+import stat
 import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,10 +94,24 @@ def write_shard(path: str | os.PathLike, members: list[ShardMember]) -> list[Wri
 
 
 def read_member(shard: str | os.PathLike, offset: int, size: int) -> bytes:
-    """Read ``size`` bytes at ``offset`` of a shard: the seek path that the index makes possible."""
-    with open(shard, "rb") as f:
+    """Read ``size`` bytes at ``offset`` of a shard: the seek path that the index makes possible.
+
+    The range is checked against the file before anything is read, so a
+    damaged index cannot ask for 2**62 bytes (a ``MemoryError``) or a negative
+    offset; and the shard must be a regular file, opened without blocking, since
+    a FIFO put in its place would otherwise block the reader forever.
+    """
+    if offset < 0 or size < 0:
+        raise ValueError(f"{shard}: byte range {offset}+{size} is negative")
+    fd = os.open(shard, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise ValueError(f"{shard} is not a regular file")
+        if offset + size > st.st_size:
+            raise ValueError(f"{shard}: wanted {size} bytes at offset {offset}, the file ends after {st.st_size}")
         f.seek(offset)
         data = f.read(size)
-    if len(data) != size:
-        raise ValueError(f"{shard}: wanted {size} bytes at offset {offset}, the file ends after {len(data)}")
+    if len(data) != size:  # the file shrank since fstat
+        raise ValueError(f"{shard}: wanted {size} bytes at offset {offset}, the file ends after {offset + len(data)}")
     return data

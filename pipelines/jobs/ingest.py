@@ -11,6 +11,10 @@ by checksum, quarantined videos included, so a re-run decodes nothing twice.
 Index rows of real clips carry ``source_path`` (the video's path relative to
 the dataset root, as the dataset's own lists write it) and ``start_frame`` (the
 clip's first frame in the source video's own frame numbering, at its own rate).
+Paths, in the index and the quarantine report, are stored as
+:func:`~pipelines.sources.listing.path_text` writes them: a file name that is
+not UTF-8 keeps its bytes as ``\\xNN`` escapes, so no name stops the run and
+none is stored lossily.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from pipelines.jobs.runner import run_shard_pipeline
-from pipelines.sources.listing import QuarantineEntry
+from pipelines.sources.listing import QuarantineEntry, path_text
 from pipelines.jobs.plan import ShardTask, into_video_shards, plan_videos
 from pipelines.jobs.shard_job import ProducedClip, Quarantined, ShardJob
 from pipelines.sources import list_videos
@@ -60,11 +64,15 @@ class VideoProducer:
             try:
                 clips = cut_clips(video.path, self.clip, self.sampling, video.seed, video.time_range)
             except VideoRejected as exc:
-                log.warning("quarantined %s: %s", video.path, exc)
-                yield Quarantined(tuple(t.key for t in tasks), video.path, str(exc))
+                reason = str(exc)
+            except Exception as exc:  # noqa: BLE001  one odd file never stops the ingest; its reason is kept
+                reason = f"unexpected {type(exc).__name__} while decoding: {exc}"
+            else:
+                for task, (pixels, start) in zip(tasks, clips):
+                    yield ProducedClip(task, pixels, {"source_path": path_text(task.source_path), "start_frame": start})
                 continue
-            for task, (pixels, start) in zip(tasks, clips):
-                yield ProducedClip(task, pixels, {"source_path": task.source_path, "start_frame": start})
+            log.warning("quarantined %s: %s", path_text(video.path), reason)
+            yield Quarantined(tuple(t.key for t in tasks), path_text(video.path), reason)
 
 
 @dataclass
@@ -114,7 +122,8 @@ def ingest_videos(
         quarantine=out_dir / QUARANTINE,
         class_names=listing.class_names,
         videos_ingested=len(listing.videos) - len(rejected),
-        quarantined=sorted(listing.quarantined + rejected, key=lambda q: q.path),
+        quarantined=sorted([QuarantineEntry(path_text(q.path), q.reason) for q in listing.quarantined] + rejected,
+                           key=lambda q: q.path),
         clips=sum(clips_per_split.values()),
         clips_per_split=clips_per_split,
     )

@@ -10,9 +10,15 @@ records; it never lets a PyAV exception escape.
   Times are exact fractions, so equal rates map frame to frame, and variable
   frame rates and millisecond time bases (WebM) neither drop nor double frames
   through rounding.
+* **Two passes, bounded memory.** The first pass decodes and keeps only
+  times: which decoded frame fills each slot (a few integers per slot). Clip
+  starts need the slot count, so only then are they picked; the second pass
+  decodes again up to the last frame a clip uses and keeps just those,
+  fitted. Memory therefore follows the clips being cut, not the video's
+  length (a 600 s source costs what a 60 s one does: docs/performance.md).
 * **Fitting** happens per frame while decoding (FFmpeg's area scaler, then a
-  centre crop or a centred black pad), so a long video costs memory only at
-  the clip size, and frames that no slot needs are never converted.
+  centre crop or a centred black pad), and frames that no clip needs are
+  never converted.
 * **Start frames** are reported in the source's own numbering (frame ``n`` at
   ``n / source fps`` from the start of the file), so a clip can be found in
   the original video whatever the clip rate.
@@ -21,7 +27,6 @@ records; it never lets a PyAV exception escape.
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -29,6 +34,7 @@ import av
 import numpy as np
 from av.video.reformatter import VideoReformatter
 
+from pipelines.media.video_io import MAX_FPS_DENOMINATOR, VideoDecodeError, open_video
 from schemas.config import ClipFormat, VideoSampling
 
 # Fewer packets than this share of the frames a container lists means the
@@ -38,8 +44,6 @@ _MIN_DECODED_SHARE = 0.98
 # Containers that list no frame count (Matroska, WebM) state a duration that
 # may include a longer audio track; this much shortfall is forgiven.
 _DURATION_SLACK_S = 1
-# 30000/1001 needs a denominator of 1001, as in the encoder (pipelines.media.video_io).
-_MAX_FPS_DENOMINATOR = 1001
 
 
 class VideoRejected(ValueError):
@@ -47,10 +51,11 @@ class VideoRejected(ValueError):
 
 
 @dataclass
-class ResampledVideo:
-    """Frames at the clip rate, fitted to the square, and the source frame number of each."""
+class SlotPlan:
+    """Which decoded frame fills each slot at the clip rate, and its source frame number; no pixels."""
 
-    frames: list[np.ndarray] = field(default_factory=list)
+    ordinals: list[int] = field(default_factory=list)
+    """Per slot, the position of its frame among the decoded frames (from the start, or the seek point)."""
     source_frames: list[int] = field(default_factory=list)
     decoded: int = 0
     packets: int = 0
@@ -62,6 +67,14 @@ class ResampledVideo:
             for frame in packet.decode():
                 self.decoded += 1
                 yield frame
+
+
+@dataclass
+class ResampledVideo:
+    """Frames at the clip rate, fitted to the square, and the source frame number of each."""
+
+    frames: list[np.ndarray]
+    source_frames: list[int]
 
 
 class _Fitter:
@@ -96,49 +109,46 @@ class _Fitter:
 
 
 def _open(path: str) -> av.container.InputContainer:
+    """:func:`~pipelines.media.video_io.open_video`, its failures turned into quarantine reasons."""
     try:
-        size = os.path.getsize(path)
+        return open_video(path)
     except OSError as exc:
         raise VideoRejected(f"cannot read the file: {exc.strerror or exc}") from exc
-    if size == 0:
-        raise VideoRejected("empty file (0 bytes)")
-    try:
-        container = av.open(path, mode="r")
-    except av.FFmpegError as exc:
-        raise VideoRejected(f"not a readable video file: {exc}") from exc
-    if not container.streams.video:
-        container.close()
-        raise VideoRejected("the file has no video stream")
-    if container.streams.video[0].codec_context is None:
-        container.close()
-        raise VideoRejected("unreadable codec: no decoder for its video stream")
-    return container
+    except VideoDecodeError as exc:
+        raise VideoRejected(exc.reason) from exc
 
 
-def resample(path: str, fps: float, size: int, fit: str, time_range: tuple[float, float] | None = None) -> ResampledVideo:
-    """Decode ``path`` (or the ``time_range`` seconds of it) at ``fps`` frames per second, fitted to ``size``."""
-    step = 1 / Fraction(fps).limit_denominator(_MAX_FPS_DENOMINATOR)
-    fitter = _Fitter(size, fit)
-    out = ResampledVideo()
+def _seek(container: av.container.InputContainer, stream, time_range) -> tuple[Fraction, Fraction | None, Fraction | None]:
+    """Origin of the stream's clock, and the start and end of ``time_range`` on it (seeked to); one rule for both passes."""
+    tb = stream.time_base
+    origin = Fraction(stream.start_time or 0) * tb
+    if time_range is None:
+        return origin, None, None
+    start, end = origin + Fraction(time_range[0]), origin + Fraction(time_range[1])
+    if time_range[0] > 0:
+        container.seek(int(start / tb), stream=stream, backward=True)
+    return origin, start, end
+
+
+_DECODE_ERRORS = (av.FFmpegError, UnicodeDecodeError, OverflowError)
+
+
+def plan_slots(path: str, fps: float, time_range: tuple[float, float] | None = None) -> SlotPlan:
+    """The first pass: decode ``path`` (or ``time_range`` seconds of it) and map each slot at ``fps`` to a decoded frame."""
+    step = 1 / Fraction(fps).limit_denominator(MAX_FPS_DENOMINATOR)
+    out = SlotPlan()
     with _open(path) as container:
         stream = container.streams.video[0]
         rate = stream.average_rate or stream.guessed_rate or stream.base_rate
         if not rate:
             raise VideoRejected("the video stream states no frame rate")
         tb = stream.time_base
-        origin = Fraction(stream.start_time or 0) * tb
-        t_next = t_end = None
-        if time_range is not None:
-            t_next, t_end = origin + Fraction(time_range[0]), origin + Fraction(time_range[1])
-            if time_range[0] > 0:
-                container.seek(int(t_next / tb), stream=stream, backward=True)
-        prev = prev_rgb = prev_t = None
+        origin, t_next, t_end = _seek(container, stream, time_range)
+        prev = prev_t = None
 
         def emit() -> None:
-            nonlocal prev_rgb, t_next
-            if prev_rgb is None:
-                prev_rgb = fitter(prev)
-            out.frames.append(prev_rgb)
+            nonlocal t_next
+            out.ordinals.append(prev)
             out.source_frames.append(round((prev_t - origin) * rate))
             t_next += step
 
@@ -151,7 +161,7 @@ def resample(path: str, fps: float, size: int, fit: str, time_range: tuple[float
                     # Slots before the midpoint of two frames are nearer the earlier one.
                     while t_next < (prev_t + t) / 2 and (t_end is None or t_next < t_end):
                         emit()
-                prev, prev_rgb, prev_t = frame, None, t
+                prev, prev_t = i, t
                 if t_end is not None and t >= t_end:
                     break
             if prev is not None:
@@ -159,14 +169,51 @@ def resample(path: str, fps: float, size: int, fit: str, time_range: tuple[float
                 last = prev_t + 1 / Fraction(rate) / 2
                 while t_next <= last and (t_end is None or t_next < t_end):
                     emit()
-        except av.FFmpegError as exc:
+        except _DECODE_ERRORS as exc:
             raise VideoRejected(f"truncated or corrupt: decoding failed after {out.decoded} frames: {exc}") from exc
         if time_range is None and prev is not None:
             _check_complete(out.packets, stream.frames, prev_t + 1 / Fraction(rate) - origin, container.duration)
-    if not out.frames:
+    if not out.ordinals:
         where = "" if time_range is None else f" between {time_range[0]} s and {time_range[1]} s"
         raise VideoRejected(f"no decodable frames{where}")
     return out
+
+
+def fetch_frames(path: str, ordinals: set[int], size: int, fit: str,
+                 time_range: tuple[float, float] | None = None) -> dict[int, np.ndarray]:
+    """The second pass: the decoded frames at ``ordinals`` (as :func:`plan_slots` numbered them), fitted to ``size``.
+
+    Decoding stops after the last one wanted; nothing else is converted or kept.
+    """
+    fitter = _Fitter(size, fit)
+    frames: dict[int, np.ndarray] = {}
+    last = max(ordinals, default=-1)
+    i = -1
+    with _open(path) as container:
+        stream = container.streams.video[0]
+        _seek(container, stream, time_range)
+        try:
+            for i, frame in enumerate(SlotPlan().demux(container, stream)):
+                if i in ordinals:
+                    frames[i] = fitter(frame)
+                if i >= last:
+                    break
+        except _DECODE_ERRORS as exc:
+            raise VideoRejected(f"truncated or corrupt: decoding failed on the second pass after {i + 1} frames: {exc}") from exc
+    if len(frames) != len(ordinals):
+        raise VideoRejected(f"decoded {len(frames)} of the {len(ordinals)} frames the first pass found")
+    return frames
+
+
+def resample(path: str, fps: float, size: int, fit: str, time_range: tuple[float, float] | None = None) -> ResampledVideo:
+    """Every slot of ``path`` (or the ``time_range`` seconds of it) at ``fps``, fitted to ``size``.
+
+    Holds the whole resampled video: for looking at one. Cutting clips goes
+    through :func:`cut_clips`, which holds only the clips' frames.
+    """
+    plan = plan_slots(path, fps, time_range)
+    frames = fetch_frames(path, set(plan.ordinals), size, fit, time_range)
+    return ResampledVideo([frames[o] for o in plan.ordinals], plan.source_frames)
 
 
 def _check_complete(packets: int, listed: int, covered: Fraction, duration_us: int | None) -> None:
@@ -191,19 +238,17 @@ def cut_clips(
     path: str, clip: ClipFormat, sampling: VideoSampling, seed: int, time_range: tuple[float, float] | None = None
 ) -> list[tuple[np.ndarray, int]]:
     """``sampling.clips_per_video`` clips of ``path`` as ``(uint8 (T, S, S, 3), source start frame)`` pairs."""
-    video = resample(path, clip.fps, clip.size, sampling.fit, time_range)
-    frames, numbers = video.frames, video.source_frames
+    plan = plan_slots(path, clip.fps, time_range)
+    slots = list(range(len(plan.ordinals)))
     span = (clip.frames - 1) * sampling.stride + 1
-    if len(frames) < span:
+    if len(slots) < span:
         if sampling.short_video == "skip":
             raise VideoRejected(
-                f"shorter than one clip: {len(frames)} frames at {clip.fps:g} fps, a clip spans {span}"
+                f"shorter than one clip: {len(slots)} frames at {clip.fps:g} fps, a clip spans {span}"
             )
         # Looped just long enough for one clip, so every clip starts where the video does.
-        repeats = math.ceil(span / len(frames))
-        frames, numbers = (frames * repeats)[:span], (numbers * repeats)[:span]
-    clips = []
-    for start in clip_starts(len(frames), span, sampling.clips_per_video, sampling.mode, seed):
-        picked = range(start, start + span, sampling.stride)
-        clips.append((np.stack([frames[i] for i in picked]), numbers[start]))
-    return clips
+        slots = (slots * math.ceil(span / len(slots)))[:span]
+    picks = [[slots[i] for i in range(start, start + span, sampling.stride)]
+             for start in clip_starts(len(slots), span, sampling.clips_per_video, sampling.mode, seed)]
+    frames = fetch_frames(path, {plan.ordinals[s] for p in picks for s in p}, clip.size, sampling.fit, time_range)
+    return [(np.stack([frames[plan.ordinals[s]] for s in p]), plan.source_frames[p[0]]) for p in picks]

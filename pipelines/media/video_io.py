@@ -28,6 +28,7 @@ import io
 import math
 import numbers
 import os
+import stat
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import get_args
@@ -49,12 +50,20 @@ _THREADS = 1
 # some 10-25% larger at the same crf, with slightly higher fidelity.
 _X264_PARAMS = "mbtree=0"
 X264_PRESETS = get_args(X264Preset)
-# 30000/1001 needs a denominator of 1001; anything finer is float noise.
-_MAX_FPS_DENOMINATOR = 1001
+# 30000/1001 needs a denominator of 1001; anything finer is float noise. Shared by the encoder and the resampler.
+MAX_FPS_DENOMINATOR = 1001
 
 
 class VideoDecodeError(ValueError):
-    """A video could not be opened or decoded; the message names the source."""
+    """A video could not be opened or decoded; the message names the source.
+
+    ``reason`` is the same without the source's name, for reports that list
+    sources anyway (the ingest's quarantine report).
+    """
+
+    def __init__(self, message: str, reason: str | None = None):
+        super().__init__(message)
+        self.reason = reason or message
 
 
 @dataclass(frozen=True)
@@ -74,7 +83,7 @@ def _fps_fraction(fps: float | Fraction) -> Fraction:
         raise ValueError(f"fps must be a number, got {fps!r}")
     if not math.isfinite(fps) or fps <= 0:
         raise ValueError(f"fps must be a positive finite number, got {fps!r}")
-    rate = Fraction(fps if isinstance(fps, Fraction) else float(fps)).limit_denominator(_MAX_FPS_DENOMINATOR)
+    rate = Fraction(fps if isinstance(fps, Fraction) else float(fps)).limit_denominator(MAX_FPS_DENOMINATOR)
     if rate <= 0:
         raise ValueError(f"fps {fps!r} is too small to be represented")
     return rate
@@ -148,25 +157,41 @@ def _describe(source: bytes | str | os.PathLike) -> str:
     return os.fspath(source)
 
 
-def _open(source: bytes | str | os.PathLike) -> av.container.InputContainer:
-    """Open ``source`` for reading; any failure becomes :class:`VideoDecodeError`."""
+def open_video(source: bytes | str | os.PathLike) -> av.container.InputContainer:
+    """Open ``source`` for reading its first video stream; every way that fails is :class:`VideoDecodeError`.
+
+    The one opener of the project (decoding clips here, cutting real videos in
+    :mod:`pipelines.media.video_clips`). A missing file stays
+    ``FileNotFoundError``. Metadata that is not UTF-8 (an AVI title in
+    Latin-1) is decoded with replacement characters rather than stopping the
+    video: PyAV raises ``UnicodeDecodeError`` for it otherwise, although every
+    frame decodes. Anything else PyAV raises while opening, whatever its type,
+    names the source in one :class:`VideoDecodeError`.
+    """
     if isinstance(source, (bytes, bytearray, memoryview)):
         if len(source) == 0:
             raise VideoDecodeError(f"cannot decode {_describe(source)}: the input is empty")
         target = io.BytesIO(bytes(source))
     elif isinstance(source, (str, os.PathLike)):
         target = os.fspath(source)
-        if not os.path.exists(target):
-            raise FileNotFoundError(f"video not found: {target}")
+        st = os.stat(target)  # FileNotFoundError / PermissionError name the path themselves
+        if not stat.S_ISREG(st.st_mode):
+            raise VideoDecodeError(f"{_describe(source)} is not a regular file", "not a regular file")
+        if st.st_size == 0:
+            raise VideoDecodeError(f"{_describe(source)} is an empty file (0 bytes)", "empty file (0 bytes)")
     else:
         raise TypeError(f"source must be bytes or a path, got {type(source).__name__}")
     try:
-        container = av.open(target, mode="r")
-    except av.FFmpegError as exc:
-        raise VideoDecodeError(f"cannot open {_describe(source)} as a video: {exc}") from exc
+        container = av.open(target, mode="r", metadata_errors="replace")
+    except Exception as exc:  # FFmpegError, and whatever else a hostile header makes PyAV raise
+        raise VideoDecodeError(f"cannot open {_describe(source)} as a video: {exc}", f"not a readable video file: {exc}") from exc
     if not container.streams.video:
         container.close()
-        raise VideoDecodeError(f"{_describe(source)} has no video stream")
+        raise VideoDecodeError(f"{_describe(source)} has no video stream", "the file has no video stream")
+    if container.streams.video[0].codec_context is None:
+        container.close()
+        raise VideoDecodeError(f"{_describe(source)} has an unreadable codec: no decoder for its video stream",
+                               "unreadable codec: no decoder for its video stream")
     return container
 
 
@@ -177,7 +202,7 @@ def decode_video(source: bytes | str | os.PathLike) -> np.ndarray:
     sample table, or a truncated file whose index comes first) is reported as
     corrupt rather than silently returned short.
     """
-    container = _open(source)
+    container = open_video(source)
     with container:
         stream = container.streams.video[0]
         stream.thread_count = _THREADS
@@ -187,7 +212,7 @@ def decode_video(source: bytes | str | os.PathLike) -> np.ndarray:
             # swscale context per frame, which took 60% of decoding a 32x32x16 clip.
             rgb = VideoReformatter()
             frames = [rgb.reformat(frame, format="rgb24").to_ndarray() for frame in container.decode(stream)]
-        except av.FFmpegError as exc:
+        except (av.FFmpegError, UnicodeDecodeError, ValueError, OverflowError) as exc:
             raise VideoDecodeError(f"cannot decode {_describe(source)}: {exc}") from exc
     if not frames:
         raise VideoDecodeError(f"{_describe(source)} contains no decodable frames")
@@ -205,7 +230,7 @@ def _count_frames(container: av.container.InputContainer, stream: av.video.Video
 
 def probe(source: bytes | str | os.PathLike) -> VideoInfo:
     """Read frame count, size, rate and codec of the first video stream without decoding pixels."""
-    container = _open(source)
+    container = open_video(source)
     with container:
         stream = container.streams.video[0]
         rate = stream.average_rate or stream.guessed_rate or stream.base_rate
@@ -214,6 +239,6 @@ def probe(source: bytes | str | os.PathLike) -> VideoInfo:
         ctx = stream.codec_context
         try:
             frames = stream.frames or _count_frames(container, stream)
-        except av.FFmpegError as exc:
+        except (av.FFmpegError, UnicodeDecodeError, ValueError, OverflowError) as exc:
             raise VideoDecodeError(f"cannot read packets of {_describe(source)}: {exc}") from exc
         return VideoInfo(frames=frames, height=ctx.height, width=ctx.width, fps=float(rate), codec=ctx.name)

@@ -15,7 +15,12 @@ from pipelines.dataset.index_io import per_class_means, read_index
 from pipelines.release.card import dataset_card
 from pipelines.release.gate import gate_candidate
 from pipelines.release.manifest import build_manifest
-from pipelines.release.publish import checksums, publish_version, write_previews
+from pipelines.release.publish import (
+    checksums,
+    finish_or_find_published,
+    publish_version,
+    write_previews,
+)
 from pipelines.release.validate import ValidationReport
 from schemas.config import AugmentConfig
 from schemas.expectations import IndexExpectations
@@ -76,3 +81,18 @@ def publish_candidate(
     rows = [{"class": n, "clips": stats[n]["clips"], "motion": round(stats[n]["motion"], 4),
              "flicker": round(stats[n]["flicker"], 4)} for n in class_names if n in stats]  # fmt: skip
     return PublishedVersion(final, rows, (final / CARD).read_text())
+
+
+def published_by_identical_run(config: AugmentConfig, checkpoint_sha256: str, published_before: list[str]) -> Path | None:
+    """The version a run of this configuration and checkpoint published since ``published_before``, or left
+    without ``latest`` when it was killed (``latest`` is moved to it now); None when there is none.
+
+    Such a run's clips are byte-identical to what this run would generate, so
+    taking its version is finishing this run's work, not skipping it.
+    """
+    wanted = config.model_dump(mode="json")
+
+    def same_run(manifest) -> bool:
+        return manifest.provenance.checkpoint_sha256 == checkpoint_sha256 and manifest.provenance.config == wanted
+
+    return finish_or_find_published(Path(config.output_root) / config.dataset, same_run, published_before)

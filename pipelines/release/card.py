@@ -77,7 +77,7 @@ def dataset_card(manifest: Manifest, stats: dict[str, dict[str, float]], license
         "",
         _LIMITS,
         "",
-        "Previews: `preview/<class>.png` (contact sheet, one row per clip) and `preview/<class>.gif`.",
+        "Previews: `preview/<NNN>-<class>.png` (contact sheet, one row per clip) and `preview/<NNN>-<class>.gif`.",
         "",
     ]
     return "\n".join(lines)

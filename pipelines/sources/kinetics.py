@@ -46,12 +46,15 @@ def _videos_by_stem(root: Path) -> dict[str, list[Path]]:
 def _read_rows(path: Path) -> list[dict]:
     if not path.is_file():
         raise LayoutError(f"Kinetics CSV {path} does not exist; expected {EXPECTED}")
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        reader = csv.DictReader(f)
-        missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise LayoutError(f"{path} lacks the columns {missing} (its header: {reader.fieldnames}); expected {EXPECTED}")
-        return [{k: (v or "").strip() for k, v in row.items() if k in COLUMNS} for row in reader]
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            reader = csv.DictReader(f)
+            missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+            if missing:
+                raise LayoutError(f"{path} lacks the columns {missing} (its header: {reader.fieldnames}); expected {EXPECTED}")
+            return [{k: (v or "").strip() for k, v in row.items() if k in COLUMNS} for row in reader]
+    except UnicodeDecodeError as exc:
+        raise LayoutError(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start}); expected {EXPECTED}") from exc
 
 
 def _pick(paths: list[Path], label: str) -> Path:

@@ -11,10 +11,34 @@ file that does not exist) is never an error, only a quarantine entry.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".mov", ".webm")
+
+
+_ESCAPED_BYTE = re.compile(r"\\x([0-9a-f]{2})")
+
+
+def path_text(path: str | os.PathLike) -> str:
+    """A file path as text that Parquet and JSON can store and :func:`text_path` turns back into the same bytes.
+
+    Linux file names are bytes; Python hands names that are not UTF-8 over
+    with each bad byte as a lone surrogate, which no UTF-8 writer accepts. Here
+    every such byte, and every backslash, becomes ``\\xNN`` (two lower-case
+    hex digits); all other text is kept as is. A UTF-8 name without
+    backslashes (all of UCF-101, HMDB-51 and Kinetics) is therefore unchanged,
+    and the escaped form is unambiguous, since a literal backslash is escaped too.
+    """
+    text = os.fsdecode(os.fsencode(path))
+    return "".join(f"\\x{ord(c) - 0xDC00:02x}" if 0xDC80 <= ord(c) <= 0xDCFF else "\\x5c" if c == "\\" else c
+                   for c in text)
+
+
+def text_path(text: str) -> str:
+    """The file path that :func:`path_text` wrote as ``text`` (bytes it escaped come back as surrogates, as ``os`` takes them)."""
+    return _ESCAPED_BYTE.sub(lambda m: chr(0xDC00 + int(m[1], 16)) if int(m[1], 16) >= 0x80 else chr(int(m[1], 16)), text)
 
 
 class LayoutError(ValueError):
@@ -64,14 +88,47 @@ def select_classes(available: list[str], wanted: list[str] | None, where: str) -
     """The classes to ingest in label order: ``wanted`` as given, or all of ``available``.
 
     Unknown names are one error naming every one of them, so a typo in a
-    subset of fifty classes needs one run to find, not fifty.
+    subset of fifty classes needs one run to find, not fifty. The chosen names
+    are checked by :func:`check_class_names`; a bad class left out of
+    ``wanted`` does not stop the others.
     """
-    if wanted is None:
-        return list(available)
-    unknown = [c for c in wanted if c not in available]
-    if unknown:
-        raise LayoutError(f"{where} has no classes {unknown}; it has {len(available)}: {available}")
-    return list(wanted)
+    if wanted is not None:
+        unknown = [c for c in wanted if c not in available]
+        if unknown:
+            raise LayoutError(f"{where} has no classes {unknown}; it has {len(available)}: {available}")
+    chosen = list(available if wanted is None else wanted)
+    check_class_names(chosen, where)
+    return chosen
+
+
+def class_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a class name, or None.
+
+    Class names come from files users download (a Kinetics CSV, ``classInd.txt``,
+    folder names) and travel into the index, the card and file names, so a
+    name that is a path (``../x``, ``/tmp/x``), holds control characters or is
+    not UTF-8 is refused before anything is decoded. Spaces and punctuation
+    (``passing American football (in game)``) are fine.
+    """
+    if not name.strip():
+        return "is empty"
+    if name in (".", ".."):
+        return "is a relative folder name"
+    if "/" in name or "\\" in name:
+        return "holds a path separator"
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        return "holds a control character"
+    if any(0xD800 <= ord(c) <= 0xDFFF for c in name):
+        return "is not UTF-8 text"
+    return None
+
+
+def check_class_names(names: list[str], where: str) -> None:
+    """One :class:`LayoutError` naming every class name of ``where`` that :func:`class_name_problem` refuses."""
+    bad = [f"{name!r} {problem}" for name in names if (problem := class_name_problem(name))]
+    if bad:
+        raise LayoutError(f"{where}: unusable class names: {'; '.join(bad)}. Rename them, or leave them out with "
+                          "--source-classes")
 
 
 def is_video(name: str) -> bool:
