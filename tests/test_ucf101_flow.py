@@ -37,7 +37,9 @@ def test_vgan_run_ingests_trains_generates_validates_and_publishes(ucf_root, tmp
         with get_client(sync_client=True) as client:
             artifact = client.read_latest_artifacts()
     assert code == 0
-    version = Path(capsys.readouterr().out.strip().splitlines()[-1])
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last.startswith("published "), last  # the run's last line says where the version is
+    version = Path(last.removeprefix("published "))
     assert version == out / "ucf101-synthetic" / "v0001"
     manifest = Manifest.model_validate_json((version / "manifest.json").read_text())
     assert manifest.class_names == CLASSES and manifest.counts == {c: 3 for c in CLASSES}
