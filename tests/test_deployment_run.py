@@ -1,0 +1,53 @@
+"""A deployment run on a real Prefect server: a partial ``config`` override keeps the deployment's other values."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+from prefect.testing.utilities import prefect_test_harness
+
+from flows.augment import augment
+from schemas.manifest import Manifest
+from tests.conftest import tiny_config_dict
+
+
+@pytest.fixture(scope="module")
+def prefect_server():
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+def test_a_partial_override_is_merged_over_the_deployments_config(prefect_server, tmp_path, monkeypatch):
+    from prefect.client.orchestration import get_client
+    from prefect.deployments import run_deployment
+    from prefect.runner import Runner
+
+    monkeypatch.chdir(Path(__file__).resolve().parent.parent)  # the served entrypoint is flows/augment.py
+    base = tiny_config_dict(tmp_path / "out")
+    base.pop("name")  # as in prefect.yaml: the deployment's name names the run
+    runner = Runner(name="test-serve")
+    runner.add_flow(augment, name="tiny-served", parameters={"config": base})
+    # The way a user overrides one value: prefect deployment run 'augment/tiny-served' --param config='{...}'
+    flow_run = run_deployment("augment/tiny-served", parameters={"config": {"generate": {"clips_per_class": 3}}},
+                              timeout=0)
+    asyncio.run(runner.start(run_once=True))  # what `vgan serve` does, for the one run that is due
+
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(flow_run.id).state
+        artifacts = {a.key: a for a in client.read_artifacts() if a.flow_run_id == flow_run.id}
+    assert state.is_completed(), state.message
+    dataset = tmp_path / "out" / base["dataset"]  # the deployment's output_root and dataset, not the schema's
+    manifest = Manifest.model_validate_json((dataset / "v0001" / "manifest.json").read_text())
+    assert manifest.counts == {"walk_left": 3, "jump": 3}  # the override
+    config = manifest.provenance.config
+    assert config["name"] == "tiny-served"
+    assert config["clip"] == {**base["clip"], "fps": 8.0} and config["train"]["steps"] == 3  # kept
+    assert config["source"]["classes"] == ["walk_left", "jump"] and config["generate"]["shard_size"] == 4
+    assert {"tiny-served-quality", "tiny-served-preview", "tiny-served-card"} <= set(artifacts)
+    preview = artifacts["tiny-served-preview"]
+    assert preview.type == "markdown"
+    assert preview.data.count("](data:image/png;base64,") == 2 and "## walk_left" in preview.data
+    assert "file://" not in preview.data
