@@ -28,7 +28,18 @@ from schemas.overrides import merge_overrides
 
 
 class ValidationFailed(RuntimeError):
-    """The candidate failed its quality gate; it is kept, with its report, and nothing is published."""
+    """The candidate failed its quality gate; it is kept, with its report, and nothing is published.
+
+    ``str()`` lists every failed expectation; ``summary`` is one line that
+    points at them, for the run's final state and the CLI, since the gate has
+    already logged each failure once.
+    """
+
+    def __init__(self, candidate: str, failed: list[str], report: str):
+        self.summary = (f"the quality gate refused candidate {candidate}: {len(failed)} expectations failed "
+                        f"(logged above as 'failed: ...'); nothing was published. Report: {report}")
+        super().__init__(f"candidate {candidate} failed validation; nothing was published. Failed expectations:\n  "
+                         + "\n  ".join(failed) + f"\nReport: {report}")
 
 
 def _dataset_dir(config: AugmentConfig) -> Path:
@@ -170,11 +181,12 @@ def publish_candidate(config: AugmentConfig, candidate: str, class_names: list[s
                       real_dir: str, report) -> str:
     """Manifest and card into the candidate (its previews are there since validation), then the atomic move."""
     from pipelines.release.candidate import publish_candidate as publish
+    from pipelines.release.card import card_body
 
     published = publish(candidate, config, class_names, checkpoint_sha256, real_dir, report, flow_run.get_id())
     create_table_artifact(published.per_class, key=f"{config.name}-counts",
                           description=f"{config.dataset} {published.path.name}: clips and quality per class")
-    create_markdown_artifact(published.card, key=f"{config.name}-card", description="dataset card")
+    create_markdown_artifact(card_body(published.card), key=f"{config.name}-card", description="dataset card")
     return str(published.path)
 
 
@@ -202,12 +214,8 @@ def augment(config: AugmentConfig) -> str:
     report = validate_candidate(config, candidate, list(info.class_names), real_dir, judge)
     if not report.success:
         # An expected outcome, not a crash: one Failed state with the reasons, and no traceback.
-        refused = ValidationFailed(
-            f"candidate {candidate} failed validation; nothing was published. Failed expectations:\n  "
-            + "\n  ".join(report.failed)
-            + f"\nReport: {report.data_docs_index or report.results_path}"
-        )
-        return Failed(name="Refused", message=str(refused), data=refused)
+        refused = ValidationFailed(candidate, report.failed, str(report.data_docs_index or report.results_path))
+        return Failed(name="Refused", message=refused.summary, data=refused)
     final = publish_candidate(config, candidate, list(info.class_names), info.sha256, real_dir, report)
     logger.info("published %s", final)
     return final

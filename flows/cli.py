@@ -269,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         final = augment(config)
     except ValidationFailed as exc:
-        print(f"not published: {exc}", file=sys.stderr)
+        print(f"not published: {exc.summary}", file=sys.stderr)
         return EXIT_REFUSED
     print(f"published {final}")
     return 0

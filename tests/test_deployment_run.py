@@ -51,3 +51,31 @@ def test_a_partial_override_is_merged_over_the_deployments_config(prefect_server
     assert preview.type == "markdown"
     assert preview.data.count("](data:image/png;base64,") == 2 and "## walk_left" in preview.data
     assert "file://" not in preview.data
+
+
+def test_a_refused_candidate_ends_in_a_refused_state_with_no_traceback(prefect_server, tmp_path, capfd):
+    """The gate's refusal is an expected outcome: exit 3, the reasons once, no traceback, a Failed 'Refused' state."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateName
+
+    from flows.cli import EXIT_REFUSED, main
+    from tests.conftest import open_gate_options
+
+    tiny = ["--clip-frames", "8", "--clip-size", "32", "--source-classes", "walk_left,jump",
+            "--source-clips-per-class", "6", "--train-steps", "2", "--train-batch-size", "4",
+            "--train-model-z-dim", "16", "--train-model-channels", "8", "--generate-clips-per-class", "3",
+            "--generate-batch-size", "4", "--publish-previews-per-class", "1", *open_gate_options()]
+    # A Frechet distance a billionth of the real clips' own: no generator meets it.
+    code = main(["run", "augment-demo", "--output-root", str(tmp_path / "out"), *tiny, "--quality-max-fd-ratio", "1e-9"])
+    out, err = capfd.readouterr()
+    assert code == EXIT_REFUSED
+    assert "Traceback" not in out + err
+    assert err.count("not published: ") == 1 and "expectations failed" in err.split("not published: ")[1]
+    assert err.count("must be at most 1e-09") <= 1  # each failure at most once: where the gate logs it
+    with get_client(sync_client=True) as client:
+        refused = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(state=FlowRunFilterState(name=FlowRunFilterStateName(any_=["Refused"])))
+        )
+    assert len(refused) == 1 and refused[0].state.is_failed()
+    assert "nothing was published" in refused[0].state.message and "data_docs" in refused[0].state.message
+    assert not list((tmp_path / "out" / "procedural-actions").glob("v*"))
