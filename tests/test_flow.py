@@ -254,3 +254,22 @@ def test_duckdb_reads_offset_when_quoted(published):
     expected = sorted((r["key"], r["shard"], r["offset"], r["size"]) for r in pq.read_table(index).to_pylist())
     assert rows == expected
 
+
+def test_the_card_opens_with_a_hub_header_and_the_verdict_and_shows_real_beside_synthetic(published):
+    import yaml
+
+    _, version = published
+    card = (version / "README.md").read_text()
+    assert card.startswith("---\n")
+    header, body = card[4:].split("\n---\n", 1)
+    meta = yaml.safe_load(header)
+    assert meta["license"] == "cc-by-4.0" and meta["task_categories"] == ["video-classification"]
+    assert meta["size_categories"] == ["n<1K"]
+    assert [c["data_files"][0]["path"] for c in meta["configs"]] == ["shards/*.tar", "index.parquet"]
+    title, _, verdict = body.lstrip("\n").splitlines()[:3]
+    assert title == "# tiny v0001" and verdict.startswith("**Quality gate: PASSED**")
+    for name in ("walk_left", "jump"):
+        assert f"![{name}](preview/{name}.png)" in card
+        with Image.open(version / "preview" / f"{name}.png") as sheet:
+            # 2 real rows above 2 synthetic rows of 32-px frames, enlarged to at least 640 px
+            assert sheet.width >= 640 and sheet.height >= 3 * 4 * 32
