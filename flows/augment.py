@@ -197,7 +197,8 @@ def augment(config: AugmentConfig) -> str:
     In a deployment run, ``config`` holds only what the run overrides; the
     deployment's own ``config`` fills in the rest (see :func:`_with_deployment_config`).
     A candidate the quality gate refuses ends the run in a Failed state named
-    ``Refused`` whose message lists the failures; calling the flow raises :class:`ValidationFailed`.
+    ``Refused`` whose message points at the logged failures and the report; calling the
+    flow raises :class:`ValidationFailed`, which lists them.
     """
     from generators import read_checkpoint_info
     from pipelines.dataset.reader import class_names as real_class_names

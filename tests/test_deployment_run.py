@@ -79,3 +79,20 @@ def test_a_refused_candidate_ends_in_a_refused_state_with_no_traceback(prefect_s
     assert len(refused) == 1 and refused[0].state.is_failed()
     assert "nothing was published" in refused[0].state.message and "data_docs" in refused[0].state.message
     assert not list((tmp_path / "out" / "procedural-actions").glob("v*"))
+
+
+def test_vgan_serve_refuses_deployments_that_a_work_pool_owns(prefect_server, capsys):
+    """`prefect deploy` put augment-demo on a work pool: serving it would take it over, so vgan serve says so."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+
+    from flows.cli import main
+
+    with get_client(sync_client=True) as client:
+        client.create_work_pool(WorkPoolCreate(name="local", type="process"))
+    augment.to_deployment(name="augment-demo").apply(work_pool_name="local")
+
+    assert main(["serve"]) == 2
+    err = capsys.readouterr().err
+    assert "not serving" in err and "augment/augment-demo (work pool 'local')" in err
+    assert "prefect deployment delete" in err and "augment/augment-ucf101" not in err

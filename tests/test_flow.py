@@ -266,6 +266,8 @@ def test_the_card_opens_with_a_hub_header_and_the_verdict_and_shows_real_beside_
     assert meta["license"] == "cc-by-4.0" and meta["task_categories"] == ["video-classification"]
     assert meta["size_categories"] == ["n<1K"]
     assert [c["data_files"][0]["path"] for c in meta["configs"]] == ["shards/*.tar", "index.parquet"]
+    hub = pytest.importorskip("huggingface_hub", reason="comes with the datasets test extra")
+    assert hub.DatasetCard(card).data.to_dict() == meta  # the Hub's own parser reads the same header
     title, _, verdict = body.lstrip("\n").splitlines()[:3]
     assert title == "# tiny v0001" and verdict.startswith("**Quality gate: PASSED**")
     for name in ("walk_left", "jump"):
