@@ -96,3 +96,33 @@ def test_vgan_serve_refuses_deployments_that_a_work_pool_owns(prefect_server, ca
     err = capsys.readouterr().err
     assert "not serving" in err and "augment/augment-demo (work pool 'local')" in err
     assert "prefect deployment delete" in err and "augment/augment-ucf101" not in err
+
+
+def test_prefect_deploy_takes_the_yaml_as_it_is(prefect_server):
+    """The work-pool route: `prefect deploy --all` registers both deployments, no FutureWarning, ucf101's cron off."""
+    import os
+    import subprocess
+    import sys
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.exceptions import ObjectAlreadyExists
+    from prefect.settings import PREFECT_API_URL
+
+    with get_client(sync_client=True) as client:
+        try:
+            client.create_work_pool(WorkPoolCreate(name="local", type="process"))
+        except ObjectAlreadyExists:
+            pass
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "prefect"), "--no-prompt", "deploy", "--all"],
+        cwd=Path(__file__).resolve().parent.parent, env={**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value()},
+        capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "FutureWarning" not in done.stdout + done.stderr
+    with get_client(sync_client=True) as client:
+        ucf = client.read_deployment_by_name("augment/augment-ucf101")
+        demo = client.read_deployment_by_name("augment/augment-demo")
+    assert [(s.schedule.cron, s.active) for s in ucf.schedules] == [("0 2 * * *", False)]
+    assert demo.schedules == [] and ucf.work_pool_name == demo.work_pool_name == "local"
