@@ -53,27 +53,14 @@ def _pool_owned(names: list[str]) -> list[str]:
     return owned
 
 
-def serve_all() -> None:
-    """Serve every deployment of ``prefect.yaml`` until interrupted, schedules with their ``active`` flag.
-
-    Serving a deployment that ``prefect deploy`` put on a work pool would take it
-    over (same name, same id) and leave it paused when serving stops, so that is
-    refused with :class:`RouteConflict`, naming the deployments and the way out.
-    """
+def served_deployments() -> list:
+    """Every deployment of ``prefect.yaml`` as Prefect ``RunnerDeployment`` objects, schedules with their ``active`` flag."""
     import yaml
-    from prefect import serve
     from prefect.schedules import Cron
 
     from flows.augment import augment
 
     spec = yaml.safe_load(prefect_yaml_path().read_text())
-    owned = _pool_owned([d["name"] for d in spec["deployments"]])
-    if owned:
-        raise RouteConflict(
-            "already deployed on a work pool by `prefect deploy`: " + ", ".join(owned) + ". Serving would take "
-            "them over; keep the worker route (`prefect worker start --pool local`), or delete them first "
-            "(`prefect deployment delete augment/NAME`) to serve instead."
-        )
     params = deployment_parameters()
     deployments = []
     for d in spec["deployments"]:
@@ -88,4 +75,23 @@ def serve_all() -> None:
                 tags=d.get("tags", []),
             )
         )
-    serve(*deployments)
+    return deployments
+
+
+def serve_all() -> None:
+    """Serve every deployment of ``prefect.yaml`` until interrupted.
+
+    Serving a deployment that ``prefect deploy`` put on a work pool would take it
+    over (same name, same id) and leave it paused when serving stops, so that is
+    refused with :class:`RouteConflict`, naming the deployments and the way out.
+    """
+    from prefect import serve
+
+    owned = _pool_owned(sorted(deployment_parameters()))
+    if owned:
+        raise RouteConflict(
+            "already deployed on a work pool by `prefect deploy`: " + ", ".join(owned) + ". Serving would take "
+            "them over; keep the worker route (`prefect worker start --pool local`), or delete them first "
+            "(`prefect deployment delete augment/NAME`) to serve instead."
+        )
+    serve(*served_deployments())

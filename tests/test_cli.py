@@ -144,3 +144,13 @@ def test_the_ucf101_schedule_is_off_until_its_root_is_set():
     assert spec["augment-ucf101"]["parameters"]["config"]["source"]["root"] == "/data/UCF-101"
     assert [s["active"] for s in spec["augment-ucf101"]["schedules"]] == [False]
     assert "schedules" not in spec["augment-demo"]  # `schedules: []` draws Prefect's FutureWarning
+
+
+def test_vgan_serve_registers_the_yaml_schedules_with_their_active_flag():
+    from flows.deployments import served_deployments
+
+    served = {d.name: d for d in served_deployments()}
+    ucf = served["augment-ucf101"]
+    assert [(s.schedule.cron, s.active) for s in ucf.schedules] == [("0 2 * * *", False)]
+    assert served["augment-demo"].schedules == []
+    assert ucf.parameters["config"]["name"] == "augment-ucf101"
