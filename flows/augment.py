@@ -8,23 +8,38 @@ Expensive steps are cached twice over: by Prefect (a cache key made of the
 configuration fingerprint, with persisted results) and on disk (every pipeline
 resumes from its finished shards and the trainer from its checkpoint), so a
 re-run with the same inputs neither decodes, renders nor trains again.
-"""
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here: a served or deployed run loads
+this file by path, as a module pydantic cannot look names up in, so the
+flow's parameter annotation must be the class itself, not a string.
+"""
 
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_image_artifact, create_markdown_artifact, create_table_artifact
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NONE
-from prefect.runtime import flow_run
+from prefect.runtime import deployment, flow_run
+from prefect.states import Failed
 
 from schemas.config import AugmentConfig, fingerprint
 from schemas.layout import INDEX, cache_dir, candidate_dir
+from schemas.overrides import merge_overrides
 
 
 class ValidationFailed(RuntimeError):
-    """The candidate failed its quality gate; it is kept, with its report, and nothing is published."""
+    """The candidate failed its quality gate; it is kept, with its report, and nothing is published.
+
+    ``str()`` lists every failed expectation; ``summary`` is one line that
+    points at them, for the run's final state and the CLI, since the gate has
+    already logged each failure once.
+    """
+
+    def __init__(self, candidate: str, failed: list[str], report: str):
+        self.summary = (f"the quality gate refused candidate {candidate}: {len(failed)} expectations failed "
+                        f"(logged above as 'failed: ...'); nothing was published. Report: {report}")
+        super().__init__(f"candidate {candidate} failed validation; nothing was published. Failed expectations:\n  "
+                         + "\n  ".join(failed) + f"\nReport: {report}")
 
 
 def _dataset_dir(config: AugmentConfig) -> Path:
@@ -150,6 +165,7 @@ def validate_candidate(config: AugmentConfig, candidate: str, class_names: list[
     """
     from pipelines.release.candidate import check_candidate
     from pipelines.release.card import quality_rows
+    from pipelines.release.preview import preview_markdown
 
     checked = check_candidate(candidate, real_dir, judge, config, class_names)
     report, name = checked.report, Path(candidate).name
@@ -157,8 +173,9 @@ def validate_candidate(config: AugmentConfig, candidate: str, class_names: list[
     if report.quality is not None:
         create_table_artifact(quality_rows(report.quality), key=f"{config.name}-quality", description=f"{config.dataset} "
                               f"candidate {name}: quality gate {verdict} (judge: {report.quality.judge.name})")
-    create_image_artifact(checked.previews[0].resolve().as_uri(), key=f"{config.name}-preview",
-                          description=f"contact sheet of candidate {name} ({verdict}), class {class_names[0]}")
+    sheets = [p for p in checked.previews if p.suffix == ".png"]
+    create_markdown_artifact(preview_markdown(sheets, f"{config.dataset} candidate {name}: real above, synthetic below"),
+                             key=f"{config.name}-preview", description=f"contact sheets of candidate {name} ({verdict})")
     return report
 
 
@@ -167,23 +184,32 @@ def publish_candidate(config: AugmentConfig, candidate: str, class_names: list[s
                       real_dir: str, report) -> str:
     """Manifest and card into the candidate (its previews are there since validation), then the atomic move."""
     from pipelines.release.candidate import publish_candidate as publish
+    from pipelines.release.card import card_body
 
     published = publish(candidate, config, class_names, checkpoint_sha256, real_dir, report, flow_run.get_id())
     create_table_artifact(published.per_class, key=f"{config.name}-counts",
                           description=f"{config.dataset} {published.path.name}: clips and quality per class")
-    create_markdown_artifact(published.card, key=f"{config.name}-card", description="dataset card")
+    create_markdown_artifact(card_body(published.card), key=f"{config.name}-card", description="dataset card")
     return str(published.path)
 
 
 @flow(name="augment", log_prints=False)
 def augment(config: AugmentConfig) -> str:
-    """Make, validate and publish one synthetic dataset version; return its folder."""
+    """Make, validate and publish one synthetic dataset version; return its folder.
+
+    In a deployment run, ``config`` holds only what the run overrides; the
+    deployment's own ``config`` fills in the rest (see :func:`_with_deployment_config`).
+    A candidate the quality gate refuses ends the run in a Failed state named
+    ``Refused`` whose message points at the logged failures and the report; calling the
+    flow raises :class:`ValidationFailed`, which lists them.
+    """
     from generators import read_checkpoint_info
     from pipelines.dataset.reader import class_names as real_class_names
     from pipelines.release.candidate import published_by_identical_run
     from pipelines.release.publish import candidate_lock, published_versions
 
     logger = get_run_logger()
+    config = _with_deployment_config(config)
     published_before = published_versions(_dataset_dir(config))
     real_dir = _fresh(prepare_real, config, check=INDEX)
     class_names = real_class_names(real_dir)  # read once, from the real clips' index
@@ -200,14 +226,33 @@ def augment(config: AugmentConfig) -> str:
         candidate = generate_candidate(config, checkpoint, run_key)
         report = validate_candidate(config, candidate, list(info.class_names), real_dir, judge)
         if not report.success:
-            raise ValidationFailed(
-                f"candidate {candidate} failed validation; nothing was published. Failed expectations:\n  "
-                + "\n  ".join(report.failed)
-                + f"\nReport: {report.data_docs_index or report.results_path}"
-            )
+            # An expected outcome, not a crash: one Failed state with the reasons, and no traceback.
+            refused = ValidationFailed(candidate, report.failed, str(report.data_docs_index or report.results_path))
+            return Failed(name="Refused", message=refused.summary, data=refused)
         final = publish_candidate(config, candidate, list(info.class_names), info.sha256, real_dir, report)
     logger.info("published %s", final)
     return final
+
+
+def _with_deployment_config(config: AugmentConfig) -> AugmentConfig:
+    """The deployment's own ``config`` with the fields this run set merged on top; ``config`` itself outside a deployment.
+
+    Prefect replaces a top-level parameter whole, so ``prefect deployment run
+    'augment/augment-ucf101' --param config='{"output_root": "x"}'`` passes only
+    ``output_root``; the fields set in that run (pydantic tracks them) are
+    merged over the deployment's parameters as stored on the server, and the
+    deployment's name names the run's artifacts unless the run sets ``name``.
+    """
+    if deployment.id is None:
+        return config
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        stored = client.read_deployment(deployment.id)
+    merged = merge_overrides((stored.parameters or {}).get("config") or {},
+                             config.model_dump(mode="json", exclude_unset=True))
+    merged.setdefault("name", stored.name)
+    return AugmentConfig.model_validate(merged)
 
 
 def _fresh(step, config: AugmentConfig, *args, check: str | None = None) -> str:

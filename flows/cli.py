@@ -108,11 +108,31 @@ def _parse_mapping(text: str) -> dict:
     return out
 
 
-def _add_config_options(parser: argparse.ArgumentParser) -> dict[str, tuple[str, ...]]:
+def _preset_value(preset: dict | None, path: tuple[str, ...], tags: list[str]):
+    """The value ``preset`` (a deployment's validated config) gives ``path``; ``_MISSING`` where it has none.
+
+    A field of a union member counts only when the preset's source is of that member's kind.
+    """
+    if preset is None or (tags and preset.get(path[0], {}).get("kind") not in tags):
+        return _MISSING
+    value = preset
+    for part in path:
+        if not isinstance(value, dict) or part not in value:
+            return _MISSING
+        value = value[part]
+    return value
+
+
+_MISSING = object()
+
+
+def _add_config_options(parser: argparse.ArgumentParser, preset: dict | None = None) -> dict[str, tuple[str, ...]]:
     """One option per field path; a field shared by union members (``--source-root``) is one option.
 
     Such an option's help names the members that have it, and a ``Literal``
-    tag like ``kind`` lists the choices of every member.
+    tag like ``kind`` lists the choices of every member. With ``preset`` (the
+    deployment named on the command line), --help shows the deployment's values
+    as the defaults, since those are what a run without the option gets.
     """
     by_dest: dict[str, list] = {}
     for path, ann, field, tag in _leaf_fields(AugmentConfig):
@@ -133,7 +153,10 @@ def _add_config_options(parser: argparse.ArgumentParser) -> dict[str, tuple[str,
         help_text = (field.description or "").strip()
         if tags and len(tags) < len(tags_under[path[0]]):
             help_text += f" [{', '.join(tags)}]"
-        if field.is_required():
+        value = _preset_value(preset, path, tags)
+        if value is not _MISSING:
+            help_text += f" (default: {value!r})"
+        elif field.is_required():
             help_text += " (required)"
         else:
             help_text += f" (default: {field.get_default(call_default_factory=True)!r})"
@@ -174,15 +197,35 @@ def format_validation_error(exc: ValidationError) -> str:
     return "\n".join(lines)
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("vgan-augment")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "(not installed)"
+
+
+def _named_preset(argv: list[str], names: list[str]) -> dict | None:
+    """The validated config of the deployment ``vgan run NAME`` names, for its --help; None if there is none."""
+    if len(argv) < 2 or argv[0] != "run" or argv[1] not in names:
+        return None
+    try:
+        return build_config(argv[1], {}).model_dump(mode="json")
+    except ValidationError:
+        return None  # reported properly when the run itself validates
+
+
 def main(argv: list[str] | None = None) -> int:
     for key, value in _OFFLINE_ENV.items():
         os.environ.setdefault(key, value)
     parser = argparse.ArgumentParser(prog="vgan", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     names = sorted(deployment_parameters()) if prefect_yaml_path().is_file() else []
     run = sub.add_parser("run", help="run a deployment's flow now, in this process")
     run.add_argument("deployment", help=f"one of {names}" if names else "deployment name from prefect.yaml")
-    dests = _add_config_options(run)
+    dests = _add_config_options(run, _named_preset(argv if argv is not None else sys.argv[1:], names))
     run.add_argument("--ucf101-root", metavar="DIR", default=argparse.SUPPRESS,
                      help="UCF-101 as released: the folder of class folders (or its parent); "
                           "same as --source-kind ucf101 --source-root DIR")
@@ -208,9 +251,13 @@ def main(argv: list[str] | None = None) -> int:
               f"{report.clips_decoded} decoded, {len(report.problems)} problems")
         return 0 if report.ok else 1
     if args.command == "serve":
-        from flows.deployments import serve_all
+        from flows.deployments import RouteConflict, serve_all
 
-        serve_all()
+        try:
+            serve_all()
+        except RouteConflict as exc:
+            print(f"not serving: {exc}", file=sys.stderr)
+            return 2
         return 0
     overrides = {path: getattr(args, dest) for dest, path in dests.items() if hasattr(args, dest)}
     if hasattr(args, "ucf101_root"):
@@ -243,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         final = augment(config)
     except ValidationFailed as exc:
-        print(f"not published: {exc}", file=sys.stderr)
+        print(f"not published: {exc.summary}", file=sys.stderr)
         return EXIT_REFUSED
     print(f"published {final}")
     return 0

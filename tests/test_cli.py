@@ -100,3 +100,57 @@ def test_help_shows_the_source_kinds_and_the_ucf101_shortcut(capsys):
     assert "--source-kind {procedural,ucf101,hmdb51,kinetics,folder}" in out
     assert "--ucf101-root DIR" in out and "--source-sampling-clips-per-video" in out
     assert "--source-csv STR annotation CSV: label,youtube_id,time_start,time_end,split [kinetics] (required)" in out
+
+
+def test_version_prints_the_package_version(capsys):
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.strip() == f"vgan {version('vgan-augment')}"
+
+
+def test_help_shows_the_named_deployments_values_as_defaults(capsys):
+    import re
+
+    with pytest.raises(SystemExit):
+        main(["run", "augment-ucf101", "--help"])
+    out = " ".join(capsys.readouterr().out.split("options:")[1].split())  # argparse wraps help text at any space
+
+    def default(option: str) -> str:
+        return re.search(re.escape(option) + r" \S+ .*?\(default: ([^)]*)\)", out).group(1)
+
+    assert default("--dataset") == "'ucf101-synthetic'"
+    assert default("--clip-fps") == "25.0"
+    assert default("--train-steps") == "20000"
+    assert default("--generate-clips-per-class") == "500"
+    assert default("--source-root") == "'/data/UCF-101'"
+    assert default("--source-clips-per-class") == "48"  # a procedural-only field keeps the schema's default
+
+
+def test_every_deployment_names_its_runs_after_itself():
+    for name, config in deployment_parameters().items():
+        assert AugmentConfig.model_validate(config).name == name
+        assert build_config(name, {}).name == name
+
+
+def test_the_ucf101_schedule_is_off_until_its_root_is_set():
+    import yaml
+
+    from flows.deployments import prefect_yaml_path
+
+    spec = {d["name"]: d for d in yaml.safe_load(prefect_yaml_path().read_text())["deployments"]}
+    assert spec["augment-ucf101"]["parameters"]["config"]["source"]["root"] == "/data/UCF-101"
+    assert [s["active"] for s in spec["augment-ucf101"]["schedules"]] == [False]
+    assert "schedules" not in spec["augment-demo"]  # `schedules: []` draws Prefect's FutureWarning
+
+
+def test_vgan_serve_registers_the_yaml_schedules_with_their_active_flag():
+    from flows.deployments import served_deployments
+
+    served = {d.name: d for d in served_deployments()}
+    ucf = served["augment-ucf101"]
+    assert [(s.schedule.cron, s.active) for s in ucf.schedules] == [("0 2 * * *", False)]
+    assert served["augment-demo"].schedules == []
+    assert ucf.parameters["config"]["name"] == "augment-ucf101"

@@ -197,3 +197,81 @@ def test_a_failed_quality_gate_keeps_the_candidate_and_its_report(prefect_server
     table = json.loads(by_key[keys[0]].data) if isinstance(by_key[keys[0]].data, str) else by_key[keys[0]].data
     frozen_row = next(r for r in table if r["figure"] == "frozen_fraction")
     assert frozen_row["value"] == "1" and frozen_row["passed"] == "NO"
+
+
+def test_the_shards_json_carries_what_is_known_when_the_shard_is_written(published):
+    """A WebDataset user sees the label, provenance, motion, flicker and boxes without the index."""
+    import math
+
+    import webdataset as wds
+
+    _, version = published
+    rows = {r["key"]: r for r in pq.read_table(version / "index.parquet").to_pylist()}
+    shards = [str(p) for p in sorted((version / "shards").glob("*.tar"))]
+    samples = list(wds.WebDataset(shards, shardshuffle=False).decode())
+    assert len(samples) == 10
+    for sample in samples:
+        meta, row = sample["json"], rows[sample["__key__"]]
+        assert isinstance(sample["mp4"], bytes) and hashlib.sha256(sample["mp4"]).hexdigest() == row["sha256"]
+        assert meta["label"] == row["label"] and meta["label_name"] == row["label_name"]
+        assert math.isclose(meta["motion"], row["motion"], rel_tol=1e-6)
+        assert math.isclose(meta["flicker"], row["flicker"], rel_tol=1e-6)
+        assert len(meta["boxes"]) == len(row["boxes"]) == 8
+        for box, indexed in zip(meta["boxes"], row["boxes"]):
+            if box is None:  # a frame with no foreground: NaN in the index, null in JSON
+                assert all(math.isnan(v) for v in indexed)
+            else:  # x0, y0, x1, y1 with exclusive right/bottom edges
+                assert box == pytest.approx(indexed) and box[0] < box[2] <= 32 and box[1] < box[3] <= 32
+        assert "judge_label" not in meta  # filled by the gate after the shard is written: index only
+
+
+def test_hugging_face_datasets_reads_the_shards_and_the_index(published, tmp_path, monkeypatch):
+    datasets = pytest.importorskip("datasets", reason="Hugging Face datasets is a test extra")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    _, version = published
+    shards = [str(p) for p in sorted((version / "shards").glob("*.tar"))]
+    clips = datasets.load_dataset("webdataset", data_files={"train": shards}, split="train", cache_dir=str(tmp_path))
+    # mp4 is typed Video, whose decoding needs torchcodec; raw bytes need no decoder (docs/dataset-format.md).
+    clips = clips.cast_column("mp4", datasets.Video(decode=False))
+    assert clips.num_rows == 10
+    first = clips[0]
+    assert hashlib.sha256(first["mp4"]["bytes"]).hexdigest() == first["json"]["sha256"]
+    assert first["json"]["label_name"] in ("walk_left", "jump")
+    index = datasets.load_dataset("parquet", data_files=str(version / "index.parquet"), split="train",
+                                  cache_dir=str(tmp_path))
+    assert index.num_rows == 10 and sorted(set(index["label_name"])) == ["jump", "walk_left"]
+    assert index.features["offset"].dtype == "int64"
+
+
+def test_duckdb_reads_offset_when_quoted(published):
+    """``offset`` is a reserved word in SQL: a bare ``offset`` is a parser error, ``"offset"`` reads the column."""
+    _, version = published
+    index = version / "index.parquet"
+    with pytest.raises(duckdb.ParserException):
+        duckdb.sql(f"select key, offset, size from '{index}'")
+    rows = duckdb.sql(f"""select key, shard, "offset", size from '{index}' order by key""").fetchall()
+    expected = sorted((r["key"], r["shard"], r["offset"], r["size"]) for r in pq.read_table(index).to_pylist())
+    assert rows == expected
+
+
+def test_the_card_opens_with_a_hub_header_and_the_verdict_and_shows_real_beside_synthetic(published):
+    import yaml
+
+    _, version = published
+    card = (version / "README.md").read_text()
+    assert card.startswith("---\n")
+    header, body = card[4:].split("\n---\n", 1)
+    meta = yaml.safe_load(header)
+    assert meta["license"] == "cc-by-4.0" and meta["task_categories"] == ["video-classification"]
+    assert meta["size_categories"] == ["n<1K"]
+    assert [c["data_files"][0]["path"] for c in meta["configs"]] == ["shards/*.tar", "index.parquet"]
+    hub = pytest.importorskip("huggingface_hub", reason="comes with the datasets test extra")
+    assert hub.DatasetCard(card).data.to_dict() == meta  # the Hub's own parser reads the same header
+    title, _, verdict = body.lstrip("\n").splitlines()[:3]
+    assert title == "# tiny v0001" and verdict.startswith("**Quality gate: PASSED**")
+    for name in ("walk_left", "jump"):
+        assert f"![{name}](preview/{name}.png)" in card
+        with Image.open(version / "preview" / f"{name}.png") as sheet:
+            # 2 real rows above 2 synthetic rows of 32-px frames, enlarged to at least 640 px
+            assert sheet.width >= 640 and sheet.height >= 3 * 4 * 32

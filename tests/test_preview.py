@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import io
+import re
+
 import numpy as np
 import pytest
 from PIL import Image
 
-from pipelines.release.preview import GAP, animated_preview, contact_sheet
+from pipelines.release.preview import GAP, animated_preview, contact_sheet, preview_markdown, sheet_scale
 
 
 def _clip(rng: np.random.Generator, frames: int = 16, size: int = 32) -> np.ndarray:
@@ -63,3 +67,38 @@ def test_animated_preview_has_every_frame(tmp_path):
         assert im.size == (32, 32)
         assert im.info["duration"] == 120  # 125 ms rounded to GIF's 10 ms ticks
         assert im.info["loop"] == 0
+
+
+def test_real_clips_sit_above_synthetic_ones_and_the_sheet_is_enlarged(tmp_path):
+    rng = np.random.default_rng(3)
+    real, synthetic = [_clip(rng, frames=8) for _ in range(2)], [_clip(rng, frames=8) for _ in range(3)]
+    scale = sheet_scale(32, frames_per_clip=4)
+    assert scale == 5 and sheet_scale(32, frames_per_clip=4, min_width=10) == 1  # 4 * 34 + 2 = 138 px -> 690 px
+
+    path = contact_sheet(synthetic, "jump", tmp_path / "jump.png", frames_per_clip=4, real=real, scale=scale)
+
+    with Image.open(path) as im:
+        sheet = np.asarray(im.convert("RGB"))
+    natural = sheet[::scale, ::scale]  # nearest-neighbour enlargement: every 5th pixel is the original
+    assert sheet.shape[1] == scale * (4 * (32 + GAP) + GAP)
+
+    def row_of(frame: np.ndarray) -> int:
+        """The y where ``frame`` sits in the first column of the natural-size sheet."""
+        return next(y for y in range(natural.shape[0] - 31) if np.array_equal(natural[y:y + 32, GAP:GAP + 32], frame))
+
+    assert row_of(real[0][0]) < row_of(real[1][0]) < row_of(synthetic[0][0]) < row_of(synthetic[2][0])
+
+
+def test_preview_markdown_embeds_small_pngs_and_lists_the_rest(tmp_path):
+    rng = np.random.default_rng(4)
+    sheets = [contact_sheet([_clip(rng)], name, tmp_path / f"{name}.png", scale=3) for name in ("a", "b", "c")]
+
+    text = preview_markdown(sheets, "candidate x", max_width=100, max_classes=2)
+
+    images = re.findall(r"!\[(\w)\]\(data:image/png;base64,([A-Za-z0-9+/=]+)\)", text)
+    assert [name for name, _ in images] == ["a", "b"]
+    with Image.open(io.BytesIO(base64.b64decode(images[0][1]))) as im:
+        assert im.format == "PNG" and im.width == 100
+    assert "1 more classes" in text and "c.png" in text and "file://" not in text
+    with pytest.raises(ValueError):
+        preview_markdown([], "none")

@@ -135,10 +135,11 @@ class ShardJob:
         self, shard: ShardTask, produced: list[ProducedClip], skipped: list[Quarantined], futures: list[Future]
     ) -> Path:
         """Wait for the shard's encodes, then write its tar and, last, its index part."""
-        members = [ShardMember(c.task.key, f.result(), self._sidecar(c)) for c, f in zip(produced, futures)]
+        stats = [_clip_stats(c) for c in produced]
+        members = [ShardMember(c.task.key, f.result(), self._sidecar(c, s)) for c, f, s in zip(produced, futures, stats)]
         tar = self.shard_path(shard.shard_id)
         written = write_shard(tar, members)
-        rows = [self._row(c, w, shard) for c, w in zip(produced, written)]
+        rows = [self._row(c, w, shard, s) for c, w, s in zip(produced, written, stats)]
         meta = {_TAR_SHA_KEY: sha256_file(tar)}
         if skipped:
             meta[_QUARANTINE_KEY] = json.dumps(
@@ -148,7 +149,7 @@ class ShardJob:
         log.info("wrote %s (%d clips, %d sources quarantined)", tar, len(rows), len(skipped))
         return part
 
-    def _row(self, clip: ProducedClip, written, shard: ShardTask) -> dict:
+    def _row(self, clip: ProducedClip, written, shard: ShardTask, stats: dict) -> dict:
         t, h, w, _ = clip.video.shape
         return {
             "key": clip.task.key,
@@ -165,15 +166,22 @@ class ShardJob:
             "width": w,
             "fps": self.fps,
             "codec": "h264",
-            "flicker": flicker(clip.video),
-            "motion": motion(clip.video),
-            # NaN marks a frame with no foreground.
-            "boxes": None if clip.boxes is None else clip.boxes.astype(np.float32).tolist(),
+            **stats,
             **clip.fields,
         }
 
-    def _sidecar(self, clip: ProducedClip) -> dict:
+    def _sidecar(self, clip: ProducedClip, stats: dict) -> dict:
+        """The clip's JSON member: what a WebDataset reader sees without the index.
+
+        Everything known when the shard is written: label, provenance, the raw
+        pixels' motion and flicker, and the per-frame boxes (``x0, y0, x1, y1``
+        in pixels, right/bottom edges exclusive; ``null`` for a frame with no
+        foreground, since JSON has no NaN). The judge's columns are filled by
+        the quality gate after generation and live in the index only.
+        """
         t, h, w, _ = clip.video.shape
+        boxes = stats["boxes"]
+        json_boxes = None if boxes is None else [None if any(v != v for v in box) else box for box in boxes]
         return {
             "label": clip.task.label,
             "label_name": clip.task.label_name,
@@ -183,8 +191,21 @@ class ShardJob:
             "height": h,
             "width": w,
             "fps": self.fps,
+            "motion": stats["motion"],
+            "flicker": stats["flicker"],
+            "boxes": json_boxes,
             **clip.fields,
         }
+
+
+def _clip_stats(clip: ProducedClip) -> dict:
+    """Motion and flicker of the raw pixels and the per-frame boxes, computed once for the index row and the JSON."""
+    return {
+        "flicker": float(flicker(clip.video)),
+        "motion": float(motion(clip.video)),
+        # NaN marks a frame with no foreground.
+        "boxes": None if clip.boxes is None else clip.boxes.astype(np.float32).tolist(),
+    }
 
 
 def _matches_plan(shard: ShardTask, made: list[str], skipped: set[str]) -> bool:

@@ -48,7 +48,7 @@ def check_candidate(
     candidate = Path(candidate)
     spec = IndexExpectations.synthetic(config, class_names)
     report = gate_candidate(candidate, real_dir, judge, spec, config.quality)
-    previews = write_previews(candidate, class_names, config.publish.previews_per_class, config.clip.fps)
+    previews = write_previews(candidate, class_names, config.publish.previews_per_class, config.clip.fps, Path(real_dir))
     return CheckedCandidate(report, previews)
 
 

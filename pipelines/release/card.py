@@ -1,10 +1,17 @@
-"""The dataset card (README.md of a version): what the data is, how it was made, and its limits."""
+"""The dataset card (README.md of a version): what the data is, how it was made, and its limits.
+
+It opens with a Hugging Face dataset-card YAML header (license, task, size,
+where the data files are), so a version pushed to the Hub as it is gets a
+filled-in card and a working viewer, then with the verdict, since whether the
+version passed its quality gate decides whether the rest is worth reading.
+"""
 
 from __future__ import annotations
 
 import json
 
 from schemas.config import DEFAULT_PRESET
+from schemas.layout import preview_path
 from schemas.manifest import Manifest, QualitySummary
 
 _LIMITS = """\
@@ -18,12 +25,65 @@ _LIMITS = """\
   on the same device type gives the same pixels."""
 
 
+_SIZE_CATEGORIES = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M")]
+
+
+def hub_header(manifest: Manifest, license: str) -> list[str]:
+    """The card's YAML front matter in the Hugging Face dataset-card form (written by hand: a fixed, small shape)."""
+    size = next((name for limit, name in _SIZE_CATEGORIES if manifest.clips < limit), "1M<n<10M")
+    return [
+        "---",
+        f"license: {license.lower()}",
+        f"pretty_name: {json.dumps(f'{manifest.dataset} {manifest.version}')}",
+        "task_categories:",
+        "- video-classification",
+        "tags:",
+        "- synthetic",
+        "- video",
+        "- action-recognition",
+        "size_categories:",
+        f"- {size}",
+        "configs:",
+        "- config_name: clips",
+        "  data_files:",
+        "  - split: train",
+        "    path: shards/*.tar",
+        "- config_name: index",
+        "  data_files:",
+        "  - split: train",
+        "    path: index.parquet",
+        "---",
+        "",
+    ]
+
+
+def card_body(card: str) -> str:
+    """The card without its YAML header: what the Prefect UI shows as the card artifact."""
+    if card.startswith("---\n"):
+        return card.split("\n---\n", 1)[1].lstrip("\n")
+    return card
+
+
+def _verdict(manifest: Manifest) -> str:
+    """One line: passed or failed, how many expectations, and the judge's accuracy that the figures rest on."""
+    v, q = manifest.validation, manifest.quality
+    passed = v.success and (q is None or q.passed)
+    line = (f"**Quality gate: {'PASSED' if passed else 'FAILED'}** ({v.evaluated - len(v.failed)} of {v.evaluated} "
+            "expectations met")
+    if q is not None:
+        line += f"; judge held-out accuracy {q.judge.accuracy:.3f}"
+    return line + "). Details under [Quality gate](#quality-gate)."
+
+
 def dataset_card(manifest: Manifest, stats: dict[str, dict[str, float]], license: str, description: str) -> str:
     """Markdown card; ``stats`` maps class name to per-class means of the index's quality columns."""
     fmt = manifest.clip_format
     cfg = manifest.provenance.config
     lines = [
+        *hub_header(manifest, license),
         f"# {manifest.dataset} {manifest.version}",
+        "",
+        _verdict(manifest),
         "",
         description or "Synthetic action clips for training action-recognition and surveillance models.",
         "",
@@ -71,13 +131,23 @@ def dataset_card(manifest: Manifest, stats: dict[str, dict[str, float]], license
         "```",
         "",
         "Or without our code: `duckdb -c \"select label_name, count(*) from 'index.parquet' group by 1\"`, "
-        "and seek `offset`/`size` inside `shard` for a clip's MP4 bytes.",
+        "and seek `offset`/`size` inside `shard` for a clip's MP4 bytes (write `\"offset\"` in SQL: it is a "
+        "reserved word). The shards are WebDataset tars (`webdataset.WebDataset`, or Hugging Face "
+        "`load_dataset(\"webdataset\", ...)` with `cast_column(\"mp4\", Video(decode=False))`); each clip's JSON "
+        "holds its label, provenance, `motion`, `flicker` and `boxes` (`x0, y0, x1, y1`, right/bottom edges "
+        "exclusive); the judge's columns are in the index only. See docs/dataset-format.md of the project.",
         "",
         "## Limits",
         "",
         _LIMITS,
         "",
-        "Previews: `preview/<NNN>-<class>.png` (contact sheet, one row per clip) and `preview/<NNN>-<class>.gif`.",
+        "## Previews",
+        "",
+        "Per class, real training clips (top) above synthetic clips (bottom), frames spread over each clip; "
+        "`preview/<NNN>-<class>.gif` plays one synthetic clip.",
+        "",
+        *[f"![{name}]({preview_path('.', label, name, 'png').as_posix()})"
+          for label, name in enumerate(manifest.class_names) if name in manifest.counts],
         "",
     ]
     return "\n".join(lines)

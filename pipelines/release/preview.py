@@ -8,6 +8,8 @@ other file of a dataset version, so a crash never leaves a truncated PNG/GIF.
 
 from __future__ import annotations
 
+import base64
+import io
 from pathlib import Path
 
 import numpy as np
@@ -20,39 +22,87 @@ BACKGROUND = (24, 24, 24)
 TEXT = (235, 235, 235)
 
 
-def contact_sheet(videos: list[np.ndarray], title: str, path: str | Path, frames_per_clip: int = 8) -> Path:
+def contact_sheet(videos: list[np.ndarray], title: str, path: str | Path, frames_per_clip: int = 8,
+                  real: list[np.ndarray] | None = None, scale: int = 1) -> Path:
     """Write a PNG with one row per clip and ``frames_per_clip`` frames per row under a title strip.
 
     Every video is uint8 ``(T, H, W, 3)`` and all share ``H`` and ``W``; clips
     with fewer than ``frames_per_clip`` frames repeat frames rather than fail.
+    With ``real`` clips, they come first under a "real" strip and the
+    synthetic ones follow under a "synthetic" strip, so a reviewer compares
+    the two on one picture. ``scale`` enlarges every pixel (nearest neighbour,
+    no smoothing that would hide artefacts): small clips are unreadable at 1:1.
     """
     if not videos:
         raise ValueError("contact_sheet needs at least one video")
     if frames_per_clip < 1:
         raise ValueError(f"frames_per_clip must be positive, got {frames_per_clip}")
+    if scale < 1:
+        raise ValueError(f"scale must be at least 1, got {scale}")
+    real = list(real or [])
     for i, video in enumerate(videos):
         _check_video(video, f"videos[{i}]")
+    for i, video in enumerate(real):
+        _check_video(video, f"real[{i}]")
     height, width = videos[0].shape[1:3]
-    if any(v.shape[1:3] != (height, width) for v in videos):
-        raise ValueError(f"all videos must be {height}x{width}, got {[v.shape[1:3] for v in videos]}")
+    if any(v.shape[1:3] != (height, width) for v in videos + real):
+        raise ValueError(f"all videos must be {height}x{width}, got {[v.shape[1:3] for v in videos + real]}")
 
     font = ImageFont.load_default()
+    sections = [(f"real ({len(real)})", real), (f"synthetic ({len(videos)})", videos)] if real else [(None, videos)]
     strip = _text_height(font, title) + 2 * GAP + 2
-    sheet = Image.new(
-        "RGB",
-        (frames_per_clip * (width + GAP) + GAP, strip + len(videos) * (height + GAP) + GAP),
-        BACKGROUND,
-    )
-    ImageDraw.Draw(sheet).text((GAP + 1, GAP + 1), title, fill=TEXT, font=font)
-    for row, video in enumerate(videos):
-        # Evenly spaced over the whole clip, first and last frame included.
-        picks = np.linspace(0, len(video) - 1, frames_per_clip).round().astype(int)
-        y = strip + GAP + row * (height + GAP)
-        for col, t in enumerate(picks):
-            sheet.paste(Image.fromarray(video[t]), (GAP + col * (width + GAP), y))
+    rows_height = sum((strip if label else 0) + len(clips) * (height + GAP) for label, clips in sections)
+    sheet = Image.new("RGB", (frames_per_clip * (width + GAP) + GAP, strip + rows_height + GAP), BACKGROUND)
+    draw = ImageDraw.Draw(sheet)
+    draw.text((GAP + 1, GAP + 1), title, fill=TEXT, font=font)
+    y = strip + GAP
+    for label, clips in sections:
+        if label:
+            draw.text((GAP + 1, y), label, fill=TEXT, font=font)
+            y += strip
+        for video in clips:
+            # Evenly spaced over the whole clip, first and last frame included.
+            picks = np.linspace(0, len(video) - 1, frames_per_clip).round().astype(int)
+            for col, t in enumerate(picks):
+                sheet.paste(Image.fromarray(video[t]), (GAP + col * (width + GAP), y))
+            y += height + GAP
+    if scale > 1:
+        sheet = sheet.resize((sheet.width * scale, sheet.height * scale), Image.NEAREST)
     with atomic_open(path) as f:
         sheet.save(f, format="PNG")
     return Path(path)
+
+
+def sheet_scale(width: int, frames_per_clip: int = 8, min_width: int = 640) -> int:
+    """The smallest whole enlargement that makes a sheet of ``width``-pixel frames at least ``min_width`` wide."""
+    natural = frames_per_clip * (width + GAP) + GAP
+    return max(1, -(-min_width // natural))
+
+
+def preview_markdown(sheets: list[Path], title: str, max_width: int = 320, max_classes: int = 24) -> str:
+    """Markdown with every class's contact sheet embedded as a ``data:`` PNG, for the Prefect UI.
+
+    The UI shows an artifact's markdown but cannot open a ``file://`` path on
+    the machine that ran the flow, so the pictures travel inside it, shrunk to
+    ``max_width`` pixels; past ``max_classes`` classes only their file names
+    are listed, which keeps the artifact small for UCF-101's 101 classes.
+    """
+    if not sheets:
+        raise ValueError("preview_markdown needs at least one contact sheet")
+    lines = [f"# {title}", ""]
+    for path in sheets[:max_classes]:
+        with Image.open(path) as im:
+            im = im.convert("RGB")
+            if im.width > max_width:
+                im = im.resize((max_width, max(1, round(im.height * max_width / im.width))), Image.LANCZOS)
+            buf = io.BytesIO()
+            im.save(buf, format="PNG", optimize=True)
+        data = base64.b64encode(buf.getvalue()).decode("ascii")
+        lines += [f"## {path.stem}", "", f"![{path.stem}](data:image/png;base64,{data})", ""]
+    if len(sheets) > max_classes:
+        rest = ", ".join(p.name for p in sheets[max_classes:])
+        lines += [f"{len(sheets) - max_classes} more classes, in the candidate's `preview/`: {rest}", ""]
+    return "\n".join(lines)
 
 
 def animated_preview(video: np.ndarray, path: str | Path, fps: float) -> Path:

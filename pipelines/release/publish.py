@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
 
-from pipelines.release.preview import animated_preview, contact_sheet
+from pipelines.release.preview import animated_preview, contact_sheet, sheet_scale
 from pipelines.dataset.reader import ClipDataset
 from pipelines.dataset.shards import sha256_file
 from schemas.atomic import remove_stale_temporaries, write_text_atomic
@@ -42,9 +42,20 @@ def published_versions(dataset_dir: str | os.PathLike) -> list[str]:
     return sorted((p.name for p in root.iterdir() if VERSION_PATTERN.match(p.name)), key=lambda n: int(n[1:]))
 
 
-def write_previews(version_dir: Path, class_names: list[str], per_class: int, fps: float) -> list[Path]:
-    """One contact sheet (PNG) and one animated GIF per class, at :func:`schemas.layout.preview_path`."""
+def write_previews(version_dir: Path, class_names: list[str], per_class: int, fps: float,
+                   real_dir: Path | None = None) -> list[Path]:
+    """One contact sheet (PNG) and one animated GIF per class, at :func:`schemas.layout.preview_path`.
+
+    With ``real_dir`` (the real clips' dataset), each sheet shows that many real
+    training clips of the class above the synthetic ones, at least 640 px wide.
+    """
     data = ClipDataset(version_dir)
+    real = ClipDataset(real_dir, split="train") if real_dir is not None else None
+    real_by_name: dict[str, list[int]] = {}
+    if real is not None:
+        real_names = real.class_names
+        for i, label in enumerate(real.labels):
+            real_by_name.setdefault(real_names[label], []).append(i)
     by_label: dict[int, list[int]] = {}
     for i, label in enumerate(data.labels):
         by_label.setdefault(label, []).append(i)
@@ -52,7 +63,10 @@ def write_previews(version_dir: Path, class_names: list[str], per_class: int, fp
     for label, items in sorted(by_label.items()):
         name = class_names[label]
         videos = [data.video(i) for i in items[:per_class]]
-        out.append(contact_sheet(videos, f"{label}: {name}", preview_path(version_dir, label, name, "png")))
+        real_videos = [real.video(i) for i in real_by_name.get(name, [])[:per_class]]
+        scale = sheet_scale(videos[0].shape[2])
+        out.append(contact_sheet(videos, f"{label}: {name}", preview_path(version_dir, label, name, "png"),
+                                 real=real_videos, scale=scale))
         out.append(animated_preview(videos[0], preview_path(version_dir, label, name, "gif"), fps))
     return out
 

@@ -5,7 +5,8 @@ written to a global GX project, and the only files produced are the ones under
 ``out_dir``: ``results.json`` (the full GX validation result of the index),
 ``quality_results.json`` (that of the quality figures, when there are any) and
 ``data_docs/`` (a static HTML site with relative links, showing both, so the
-folder can be copied into a published dataset version and still work).
+folder can be copied into a published dataset version and still work, with
+its styles and scripts beside it where they are installed: ``docs_assets``).
 
 The schema version lives in the Parquet metadata, which GX never sees (it
 validates a dataframe), so it is checked here, beside the suite.
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING
 
 import pyarrow.parquet as pq
 
+from pipelines.release.docs_assets import make_offline
 from schemas.atomic import write_text_atomic
 from schemas.expectations import IndexExpectations, build_quality_suite, build_suite, quality_table
 from schemas.index import SCHEMA_VERSION, schema_version_of
@@ -56,12 +58,15 @@ def validate_index(
     out_dir: str | Path,
     suite_name: str = "clip_index",
     quality: QualitySummary | None = None,
+    run_name: str | None = None,
 ) -> ValidationReport:
     """Check the index at ``index_path`` (a path or URI) against the plan ``spec``, and ``quality``'s figures.
 
     Always runs every suite, even when the schema version is wrong, so one
     report lists every problem at once. The returned report's ``quality`` is
     ``quality`` with each thresholded figure's ``passed`` set from the suite.
+    ``run_name`` names the run in the Data Docs (default: the dataset and the
+    folder the index is in, e.g. ``tiny-3f9a...`` for a candidate of dataset ``tiny``).
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -70,13 +75,15 @@ def validate_index(
     version_problem = _schema_version_problem(found_version)
     frame = table.to_pandas()
 
-    runs = [(suite_name, frame, build_suite(spec, suite_name))]
+    runs = [(suite_name, frame, build_suite(spec, suite_name), "index.parquet")]
     if quality is not None:
         name = f"{suite_name}_quality"
-        runs.append((name, _frame(quality_table(quality.figures)), build_quality_suite(quality.figures, name)))
+        runs.append((name, *_ordered_quality(quality, name), "quality figures"))
     docs_tmp = Path(tempfile.mkdtemp(prefix=".data_docs-", dir=out_dir))
     try:
-        results = _run_checkpoints(runs, docs_tmp, run_name=Path(str(index_path)).name)
+        results = _run_checkpoints(runs, docs_tmp, run_name=run_name or _run_name(index_path))
+        make_offline(docs_tmp)
+        os.chmod(docs_tmp, 0o755)  # mkdtemp makes it private; the site is meant to be read by anyone
         docs_dir = _replace_dir(docs_tmp, out_dir / "data_docs")
     finally:
         shutil.rmtree(docs_tmp, ignore_errors=True)
@@ -111,7 +118,7 @@ def validate_index(
     log.info(
         "validated %s with suites %s: %s (%d of %d expectations failed%s)",
         index_path,
-        [name for name, _, _ in runs],
+        [name for name, *_ in runs],
         "passed" if report.success else "FAILED",
         report.statistics.get("unsuccessful_expectations", 0),
         report.statistics.get("evaluated_expectations", 0),
@@ -120,6 +127,38 @@ def validate_index(
     for line in failed:
         log.warning("failed: %s", line)
     return report
+
+
+def _run_name(index_path: str | Path) -> str:
+    """``<dataset>-<folder>`` for an index at ``<dataset>/<folder>/index.parquet`` or ``<dataset>/.candidates/<key>/``.
+
+    No spaces or slashes: GX makes the run name a folder of the site.
+    """
+    folder = Path(str(index_path)).parent
+    dataset = folder.parent.parent if folder.parent.name.startswith(".") else folder.parent
+    return f"{dataset.name}-{folder.name}" if dataset.name else folder.name or "index"
+
+
+_LEADING_FIGURES = ("judge_accuracy",)
+"""Shown first in the quality page: the judge's accuracy decides whether every other figure means anything."""
+
+
+def _ordered_quality(quality: QualitySummary, name: str) -> tuple["pd.DataFrame", "gx.ExpectationSuite"]:
+    """The quality figures' frame and suite, the judge's accuracy first, then the gate's own order.
+
+    GX sorts a result page's columns alphabetically unless the suite checks an
+    ordered column list, so the suite gets that check too (the frame is ours,
+    so it always holds).
+    """
+    import great_expectations as gx
+
+    frame = _frame(quality_table(quality.figures))
+    order = [c for c in _LEADING_FIGURES if c in frame.columns] + [c for c in frame.columns if c not in _LEADING_FIGURES]
+    frame = frame[order]
+    suite = build_quality_suite(quality.figures, name)
+    ordered = gx.expectations.ExpectTableColumnsToMatchOrderedList(
+        column_list=order, description="the figures, the judge's accuracy first (it decides whether the others count)")
+    return frame, gx.ExpectationSuite(name=name, notes=suite.notes, expectations=[ordered, *suite.expectations])
 
 
 def _schema_version_problem(found: str | None) -> str | None:
@@ -138,19 +177,22 @@ def _frame(columns: dict) -> "pd.DataFrame":
 
 def _with_outcomes(quality: QualitySummary, result) -> QualitySummary:
     """``quality`` with ``passed`` of each thresholded figure taken from its expectation's result."""
-    outcome = {r.expectation_config.kwargs["column"]: bool(r.success) for r in result.results}
+    outcome = {r.expectation_config.kwargs["column"]: bool(r.success) for r in result.results
+               if "column" in r.expectation_config.kwargs}  # the ordered-column-list check has none
     figures = [f.model_copy(update={"passed": outcome.get(f.name)}) for f in quality.figures]
     return quality.model_copy(update={"figures": figures, "passed": bool(result.success)})
 
 
 def _run_checkpoints(
-    runs: list[tuple[str, "pd.DataFrame", "gx.ExpectationSuite"]], docs_dir: Path, run_name: str
+    runs: list[tuple[str, "pd.DataFrame", "gx.ExpectationSuite", str]], docs_dir: Path, run_name: str
 ) -> list["gx.core.ExpectationSuiteValidationResult"]:
-    """Validate each ``(name, frame, suite)`` through a Checkpoint whose action renders Data Docs into ``docs_dir``.
+    """Validate each ``(name, frame, suite, asset)`` through a Checkpoint, then render Data Docs into ``docs_dir``.
 
     One checkpoint per frame, since a checkpoint passes one set of batch
     parameters (one dataframe) to all its validations; the checkpoints share
-    the context, so the site lists every result.
+    the context, so the site lists every result. A dataframe batch has no
+    asset name in GX's result, so each result gets ``asset`` before the docs
+    are built (they would say "Data asset: None").
     """
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
@@ -181,7 +223,7 @@ def _run_checkpoints(
     context = gx.get_context(mode="ephemeral", project_config=config)
     source = context.data_sources.add_pandas("candidate")
     results = []
-    for name, frame, suite in runs:
+    for name, frame, suite, asset in runs:
         batch = source.add_dataframe_asset(name)
         definition = context.validation_definitions.add(
             gx.ValidationDefinition(
@@ -194,13 +236,15 @@ def _run_checkpoints(
             gx.Checkpoint(
                 name=f"{name}_checkpoint",
                 validation_definitions=[definition],
-                actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs")],
                 result_format={"result_format": "SUMMARY"},
             )
         )
         outcome = checkpoint.run(batch_parameters={"dataframe": frame}, run_id=RunIdentifier(run_name=run_name))
-        (result,) = outcome.run_results.values()
+        ((key, result),) = outcome.run_results.items()
+        result.meta.setdefault("batch_spec", {})["data_asset_name"] = asset
+        context.validation_results_store.set(key, result)
         results.append(result)
+    context.build_data_docs(site_names=[_SITE])
     return results
 
 
