@@ -165,7 +165,8 @@ def test_the_gate_passes_a_good_generator_and_names_each_broken_ones_fault(
 def test_copies_are_flagged_per_clip_and_fresh_clips_are_not(plan, fresh_clips, gate_real, gate_judge, demo_thresholds):
     """The memorisation distance separates re-encoded training clips from fresh renders with room to spare."""
     from evaluation.judge import load_judge
-    from pipelines.release.gate import measure, measure_clips, nearest_neighbour
+    from evaluation.quality import nearest_neighbour
+    from pipelines.release.gate import measure, measure_clips
 
     judge = load_judge(gate_judge)
     train = measure(gate_real, judge, split="train")
