@@ -47,6 +47,7 @@ def compute(ctx: Context, names: list[str] | None = None) -> list[QualityFigure]
 
 # registration order is the order of the figures in the manifest and the suite
 from evaluation.metrics import (  # noqa: E402,F401
+    samples,
     judge_accuracy,
     frechet,
     fvd,
