@@ -157,6 +157,23 @@ def build(out: Path, sources: str = "all", segment_s: float = 1.0, max_segments:
     return counts
 
 
+def preview(out: Path, path: Path) -> Path:
+    """A picture of the set: per class, 4 frames of the first training group and of the last (test) group."""
+    from PIL import Image
+
+    rows = []
+    for folder in sorted((out / "UCF-101").iterdir()):
+        groups = sorted(folder.glob("*_c01.avi"))
+        cells = []
+        for video in (groups[0], groups[-1]):
+            with av.open(str(video)) as container:
+                frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+            cells += [frames[i] for i in np.linspace(0, len(frames) - 1, 4).round().astype(int)]
+        rows.append(np.concatenate(cells, axis=1))
+    Image.fromarray(np.concatenate(rows, axis=0)).save(path)
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("out", type=Path, help="folder to write UCF-101/ and ucfTrainTestlist/ into")
@@ -165,8 +182,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-segments", type=int, default=8, help="most groups per recording")
     parser.add_argument("--crops", type=int, default=6, help="clips (crop windows) per group")
     parser.add_argument("--size", type=int, default=64, help="side of the written videos, pixels")
+    parser.add_argument("--preview", type=Path, help="also write a PNG: per class, a training and a test group")
     args = parser.parse_args(argv)
     counts = build(args.out, args.sources, args.segment_s, args.max_segments, args.crops, args.size)
+    if args.preview:
+        preview(args.out, args.preview)
     for name, split in counts.items():
         print(f"{name}: {split['train']} train, {split['test']} test videos", file=sys.stderr)
     print(args.out)

@@ -79,3 +79,18 @@ def test_the_registry_refuses_a_name_twice_and_unknown_names():
         metric("motion")(lambda ctx: [])
     with pytest.raises(KeyError, match="unknown metrics"):
         compute(Context(_set(2, MOVING), _set(2, MOVING), _set(2, MOVING), JUDGE, QualityConfig()), ["nope"])
+
+
+def test_the_card_shows_a_caveat_when_the_real_test_split_is_small():
+    from pipelines.release.card import _quality_lines
+    from schemas.manifest import FeatureNetwork, QualitySummary
+
+    def card(test_per_class: int) -> str:
+        figures = compute(Context(_set(10, MOVING), _set(18, MOVING, 1), _set(test_per_class, MOVING, 2), JUDGE,
+                                  QualityConfig(min_test_clips_per_class=0)))  # fmt: skip
+        judge = FeatureNetwork(name="judge test", sha256="0" * 64, resize="none", frames=8, accuracy=0.95)
+        summary = QualitySummary(passed=True, judge=judge, i3d=None, figures=figures)
+        return "\n".join(_quality_lines(types.SimpleNamespace(quality=summary)))
+
+    assert "Caveat: small real test split" in card(3) and "has 3 clips" in card(3)
+    assert "Caveat" not in card(6)
