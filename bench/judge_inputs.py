@@ -20,6 +20,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 from evaluation.judge import load_judge, train_judge
 from flows.cli import build_config
 from pipelines import ClipDataset, ingest_videos, prepare_procedural
@@ -30,10 +32,8 @@ RESULTS = Path(__file__).resolve().parent / "results" / "judge_real.json"
 VIEWS = ("raw", "residual", "both")
 
 
-def measure_views(real: Path, clip: ClipFormat, judge_cfg, work: Path, views=VIEWS) -> dict:
-    """Train one judge per view on ``real``'s training split; their test and validation accuracies."""
-    train, test = ClipDataset(real, split="train"), ClipDataset(real, split="test")
-    names = read_class_names(real)
+def measure_views(train, test, names: list[str], clip: ClipFormat, judge_cfg, work: Path, views=VIEWS) -> dict:
+    """Train one judge per view on ``train`` (clip, label) pairs; their accuracy on ``test`` and on their validation clips."""
     rows = {}
     for view in views:
         cfg = judge_cfg.model_copy(update={"input": view})
@@ -45,7 +45,7 @@ def measure_views(real: Path, clip: ClipFormat, judge_cfg, work: Path, views=VIE
             "validation_accuracy": judge.meta["validation_accuracy"],
             "seconds": round(time.perf_counter() - started, 1),
         }
-        logging.info("%s %s: %s", real, view, rows[view])
+        logging.info("%s: %s", view, rows[view])
     return {"classes": names, "n_train": len(train), "n_test": len(test), "chance": round(1 / len(names), 4),
             "judge": judge_cfg.model_dump(mode="json"), "clip": clip.model_dump(mode="json"), "views": rows}  # fmt: skip
 
@@ -60,11 +60,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clip-fps", type=float, default=10)
     parser.add_argument("--clips-per-video", type=int, default=2)
     parser.add_argument("--views", nargs="+", default=list(VIEWS), choices=VIEWS)
+    parser.add_argument("--judge", action="append", default=[], metavar="FIELD=VALUE",
+                        help="a JudgeConfig field other than the deployment's, e.g. channels=8 (value read as JSON)")
+    parser.add_argument("--procedural-npz", type=Path,
+                        help="the procedural clips as arrays proc_{train,test}_{x,y}, proc_names (instead of rendering them)")
     args = parser.parse_args(argv)
+    judge_set = {k: json.loads(v) for k, _, v in (item.partition("=") for item in args.judge)}
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
 
-    results = {"date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d"), "command": " ".join(["python", *sys.argv]),
-               "precision": "fp32", "sets": {}}  # fmt: skip
+    results = {"sets": {}}
+    run = {"date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d"), "command": " ".join(["python", *sys.argv])}
     if args.ucf101_root:
         cfg = build_config("augment-ucf101", {})
         clip = ClipFormat(frames=args.clip_frames, size=args.clip_size, fps=args.clip_fps)
@@ -73,19 +78,30 @@ def main(argv: list[str] | None = None) -> int:
         real = args.work / "real-footage"
         if not (real / "index.parquet").exists():
             ingest_videos(source, clip, real, cfg.beam)
-        judge_cfg = cfg.quality.judge.model_copy(update={"precision": "fp32", "device": "cpu"})
-        results["sets"]["real_footage"] = {"root": str(args.ucf101_root)} | measure_views(
-            real, clip, judge_cfg, args.work / "judges-real", args.views
+        judge_cfg = cfg.quality.judge.model_validate(cfg.quality.judge.model_dump() | {"precision": "fp32", "device": "cpu"} | judge_set)
+        train, test = ClipDataset(real, split="train"), ClipDataset(real, split="test")
+        results["sets"]["real_footage"] = run | {"root": str(args.ucf101_root)} | measure_views(
+            train, test, read_class_names(real), clip, judge_cfg, args.work / "judges-real", args.views
         )
     if args.procedural:
         cfg = build_config("augment-demo", {})
-        real = args.work / "procedural"
-        if not (real / "index.parquet").exists():
-            prepare_procedural(cfg.source, cfg.clip, real, cfg.beam)
-        judge_cfg = cfg.quality.judge.model_copy(update={"precision": "fp32", "device": "cpu"})
-        results["sets"]["procedural_demo"] = measure_views(real, cfg.clip, judge_cfg, args.work / "judges-procedural", args.views)
+        judge_cfg = cfg.quality.judge.model_validate(cfg.quality.judge.model_dump() | {"precision": "fp32", "device": "cpu"} | judge_set)
+        if args.procedural_npz:  # the same clips, decoded once elsewhere
+            d = np.load(args.procedural_npz)
+            train, test = (list(zip(d[f"proc_{s}_x"], d[f"proc_{s}_y"].tolist())) for s in ("train", "test"))
+            names = [str(n) for n in d["proc_names"]]
+        else:
+            real = args.work / "procedural"
+            if not (real / "index.parquet").exists():
+                prepare_procedural(cfg.source, cfg.clip, real, cfg.beam)
+            train, test, names = ClipDataset(real, split="train"), ClipDataset(real, split="test"), read_class_names(real)
+        results["sets"]["procedural_demo"] = run | measure_views(
+            train, test, names, cfg.clip, judge_cfg, args.work / "judges-procedural", args.views
+        )
     RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    merged = json.loads(RESULTS.read_text()) if RESULTS.exists() else {"sets": {}}  # runs add or replace their sets
+    merged["sets"].update(results["sets"])
+    RESULTS.write_text(json.dumps(merged, indent=2) + "\n")
     print(json.dumps({k: {v: r["test_accuracy"] for v, r in s["views"].items()} for k, s in results["sets"].items()}))
     return 0
 
