@@ -66,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="the procedural clips as arrays proc_{train,test}_{x,y}, proc_names (instead of rendering them)")
     args = parser.parse_args(argv)
     judge_set = {k: json.loads(v) for k, _, v in (item.partition("=") for item in args.judge)}
+    # a set measured with other judge settings than the deployment's is kept apart from it
+    tag = "".join(f"__{k}={v}" for k, v in sorted(judge_set.items()))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
 
     results = {"sets": {}}
@@ -80,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
             ingest_videos(source, clip, real, cfg.beam)
         judge_cfg = cfg.quality.judge.model_validate(cfg.quality.judge.model_dump() | {"precision": "fp32", "device": "cpu"} | judge_set)
         train, test = ClipDataset(real, split="train"), ClipDataset(real, split="test")
-        results["sets"]["real_footage"] = run | {"root": str(args.ucf101_root)} | measure_views(
+        results["sets"][f"real_footage{tag}"] = run | {"root": str(args.ucf101_root)} | measure_views(
             train, test, read_class_names(real), clip, judge_cfg, args.work / "judges-real", args.views
         )
     if args.procedural:
@@ -95,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
             if not (real / "index.parquet").exists():
                 prepare_procedural(cfg.source, cfg.clip, real, cfg.beam)
             train, test, names = ClipDataset(real, split="train"), ClipDataset(real, split="test"), read_class_names(real)
-        results["sets"]["procedural_demo"] = run | measure_views(
+        results["sets"][f"procedural_demo{tag}"] = run | measure_views(
             train, test, names, cfg.clip, judge_cfg, args.work / "judges-procedural", args.views
         )
     RESULTS.parent.mkdir(exist_ok=True)
