@@ -102,7 +102,11 @@ def main(argv: list[str] | None = None) -> int:
         )
     RESULTS.parent.mkdir(exist_ok=True)
     merged = json.loads(RESULTS.read_text()) if RESULTS.exists() else {"sets": {}}  # runs add or replace their sets
-    merged["sets"].update(results["sets"])
+    for name, measured in results["sets"].items():  # views measured by another run of the same set are kept
+        before = merged["sets"].get(name, {})
+        if before.get("judge") == measured["judge"] and before.get("n_test") == measured["n_test"]:
+            measured["views"] = before["views"] | measured["views"]
+        merged["sets"][name] = measured
     RESULTS.write_text(json.dumps(merged, indent=2) + "\n")
     print(json.dumps({k: {v: r["test_accuracy"] for v, r in s["views"].items()} for k, s in results["sets"].items()}))
     return 0
