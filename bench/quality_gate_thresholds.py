@@ -6,7 +6,8 @@ gate's figures (``pipelines.release.gate.assess``) for:
 * ``trained``: the deployment's trained generator, sampled as generation does
   (same plan, seeds, truncation, precision);
 * ``perfect``: fresh procedural clips (seeds the real set never used), i.e.
-  samples of the real distribution itself (procedural sources only);
+  samples of the real distribution itself; for a real-video source (UCF-101
+  layout etc.) the real held-out test clips themselves, with their own labels;
 * ``degraded``: the perfect clips blurred (3x3 box) with frame-to-frame noise
   (6 grey levels), standing in for a well-trained generator's artefacts;
 * broken generators made from the trained generator's clips: ``constant``
@@ -17,11 +18,17 @@ gate's figures (``pipelines.release.gate.assess``) for:
 
 Every set is encoded to H.264 and decoded again, as a candidate's clips are.
 Thresholds belong between the ``perfect``/``degraded`` columns and the broken
-ones, with margin. Results go to ``bench/results/quality_gate.json`` and a
-markdown table to stdout.
+ones, with margin. Results go to ``bench/results/quality_gate.json``
+(``quality_gate_<deployment>.json`` for another deployment) and a markdown
+table to stdout.
 
     vgan run augment-demo --output-root /tmp/q      # trains generator and judge (the gate may fail)
     python bench/quality_gate_thresholds.py --output-root /tmp/q
+
+    python bench/real_footage.py /tmp/real5                # real footage: see docs/quality-gate.md
+    vgan run augment-ucf101 --ucf101-root /tmp/real5 --output-root /tmp/r ...
+    python bench/quality_gate_thresholds.py --deployment augment-ucf101 --output-root /tmp/r \
+            --set clip.frames=8 --set clip.size=32 --set clip.fps=10    (what the run overrode)
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ import argparse
 import datetime as dt
 import json
 import logging
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -76,10 +84,19 @@ def main() -> None:
     parser.add_argument("--real", type=Path, help="real clip dataset folder (default: the one cached under the root)")
     parser.add_argument("--judge", type=Path, help="judge file (default: the one cached under the root)")
     parser.add_argument("--checkpoint", type=Path, help="generator checkpoint (default: the one cached under the root)")
+    parser.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
+                        help="a configuration override the run was made with, e.g. clip.fps=10 (value read as JSON)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    config = build_config(args.deployment, {("output_root",): args.output_root})
+    overrides = {("output_root",): args.output_root}
+    for item in args.set:
+        path, _, value = item.partition("=")
+        try:
+            overrides[tuple(path.split("."))] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides[tuple(path.split("."))] = value
+    config = build_config(args.deployment, overrides)
     cache = Path(config.output_root) / config.dataset / ".cache"
     real = args.real or _one("real-*", cache)
     judge_path = args.judge or _one("judge-*/judge.pt", cache)
@@ -104,15 +121,21 @@ def main() -> None:
         "frozen": np.repeat(trained[:, :1], trained.shape[1], axis=1),
         "copies": np.stack([real_train.video(by_label[t.label][t.index % len(by_label[t.label])]) for t in plan]),
     }
+    own = {}  # sets with labels of their own, not the plan's
     if config.source.kind == "procedural":
         f, s = config.clip.frames, config.clip.size
         sets["perfect"] = np.stack([render_clip(t.label_name, 10**6 + t.seed % 10**6, f, s, s)[0] for t in plan])
-        sets["degraded"] = _degrade(sets["perfect"])
-        sets["flickering"] = _degrade(sets["perfect"], blur=False, noise=20.0)
+    else:  # real video: the held-out test clips are the only samples of the real distribution we have
+        real_test = ClipDataset(real, split="test")
+        sets["perfect"] = np.stack([real_test.video(i) for i in range(len(real_test))])
+        own = {n: (list(real_test.labels), [r["key"] for r in real_test.rows]) for n in ("perfect", "degraded", "flickering")}
+    sets["degraded"] = _degrade(sets["perfect"])
+    sets["flickering"] = _degrade(sets["perfect"], blur=False, noise=20.0)
 
     results = {}
     for name, videos in sets.items():
-        measured = measure_clips(_round_trip(videos, config.clip.fps, gen.crf, gen.preset), labels, keys, judge)
+        set_labels, set_keys = own.get(name, (labels, keys))
+        measured = measure_clips(_round_trip(videos, config.clip.fps, gen.crf, gen.preset), set_labels, set_keys, judge)
         figures = assess(measured, train, test, judge, config.quality).summary.figures
         results[name] = {f.name: f.value for f in figures}
         reference = {f.name: f.reference for f in figures}
@@ -126,15 +149,16 @@ def main() -> None:
         cells = " | ".join("n/a" if results[c].get(fig) is None else f"{results[c][fig]:.3g}" for c in columns)
         ref = "" if reference[fig] is None else f"{reference[fig]:.3g}"
         print(f"| {fig} | {ref} | {cells} | {'' if thr is None else ('>= ' if bound == 'min' else '<= ') + f'{thr:g}'} |")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({
-        "deployment": args.deployment, "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    out = RESULTS if args.deployment == "augment-demo" else RESULTS.with_name(f"quality_gate_{args.deployment}.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({
+        "deployment": args.deployment, "command": " ".join(["python", *sys.argv]), "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "judge": judge.name, "judge_test_accuracy": judge.meta["test_accuracy"], "checkpoint_sha256": info.sha256,
         "generator_steps": info.step, "clips": {"synthetic": len(plan), "real_train": len(train), "real_test": len(test)},
         "reference": reference, "thresholds": {k: v[1] for k, v in thresholds.items() if v[1] is not None},
         "figures": results,
     }, indent=2) + "\n")  # fmt: skip
-    print(f"\nwritten to {RESULTS}")
+    print(f"\nwritten to {out}")
 
 
 if __name__ == "__main__":

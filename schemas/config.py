@@ -282,13 +282,31 @@ class JudgeConfig(_Strict):
     """Training of the judge: the small R(2+1)D action classifier that the quality gate measures with."""
 
     channels: int = Field(16, ge=4, le=256, description="judge width: channels of its first block (features are 4x this)")
-    epochs: int = Field(20, ge=1, le=1000, description="passes over the real training split")
+    input: Literal["both", "raw", "residual"] = Field(
+        "both",
+        description="what the judge sees: the frames (appearance, scene), their residual from the clip's temporal "
+        "mean (motion), or both stacked as 6 input channels",
+    )
+    steps: int = Field(300, ge=1, le=100_000, description="most optimizer steps (the budget; early stopping may end sooner)")
+    eval_every: int = Field(20, ge=1, description="optimizer steps between two checks on the validation clips")
+    patience: int = Field(
+        5, ge=1, description="checks without a better validation accuracy before training stops (best weights kept)"
+    )
+    validation_share: float = Field(
+        0.2, ge=0, lt=1,
+        description="share of each class's real TRAINING clips held out for early stopping (the test split is never used)",
+    )  # fmt: skip
     batch_size: int = Field(32, ge=2, le=1024, description="judge training batch size")
     lr: float = Field(3e-3, gt=0, lt=1, description="peak learning rate of the judge (AdamW, one-cycle schedule)")
     weight_decay: float = Field(0.05, ge=0, lt=1, description="AdamW weight decay of the judge")
     precision: Precision = Field("auto", description="autocast precision of judge training and inference (auto as in train.precision)")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="device of judge training and inference")
     seed: int = Field(0, ge=0, description="seed of the judge's initialisation and batch order")
+
+
+# Below this many real test clips in a class, a per-class figure measured against them is noise (one clip
+# more or less moves a share by 20 % or more); the gate says so instead of deciding on it.
+MEANINGFUL_TEST_CLIPS = 5
 
 
 class QualityConfig(_Strict):
@@ -327,10 +345,19 @@ class QualityConfig(_Strict):
     frozen_motion: float = Field(
         1e-4, ge=0, le=1, description="per-clip motion (moving-pixel ratio) below which a clip counts as frozen"
     )
-    max_frozen_fraction: float = Field(0.35, ge=0, le=1, description="most share of frozen synthetic clips")
-    min_motion_ratio: float = Field(
-        0.1, ge=0, description="least mean motion of the synthetic clips, as a share of the real test clips' own"
+    max_frozen_fraction: float = Field(
+        0.35, ge=0, le=1, description="most share of frozen synthetic clips, overall and in every class"
     )
+    min_motion_ratio: float = Field(
+        0.1, ge=0,
+        description="least mean motion of the synthetic clips, as a share of the real test clips' own, "
+        "overall and in every class",
+    )  # fmt: skip
+    min_test_clips_per_class: int = Field(
+        MEANINGFUL_TEST_CLIPS, ge=0,
+        description="fewest real test clips of a class for a figure compared against them to mean anything; "
+        "below it such figures are reported as not measurable and fail by name",
+    )  # fmt: skip
     max_flicker_ratio: float = Field(
         3.0, gt=0, description="most mean temporal flicker of the synthetic clips, as a multiple of the real test clips'"
     )

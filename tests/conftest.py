@@ -33,7 +33,7 @@ def tiny_config_dict(output_root) -> dict:
 # gate, so every threshold is open and the judge trains one epoch. The gate's discrimination is tested
 # in tests/test_quality_gate.py with the demo deployment's thresholds.
 OPEN_GATE = {
-    "judge": {"channels": 4, "epochs": 1, "batch_size": 4},
+    "judge": {"channels": 4, "steps": 2, "batch_size": 4},
     "min_judge_accuracy": 0.0,
     "max_fd_ratio": 1e9,
     "min_label_fidelity": 0.0,
@@ -44,6 +44,7 @@ OPEN_GATE = {
     "min_motion_ratio": 0.0,
     "max_flicker_ratio": 1e9,
     "max_memorised_fraction": 1.0,
+    "min_test_clips_per_class": 0,
 }
 
 
@@ -61,7 +62,7 @@ def tiny_config(tmp_path) -> AugmentConfig:
 # The quality tests share one small real clip set and one judge trained on it (session scope: trained once).
 GATE_CLASSES = ["walk_left", "walk_right", "jump"]
 GATE_CLIP = {"frames": 8, "size": 32, "fps": 8}
-GATE_JUDGE = {"channels": 8, "epochs": 25, "batch_size": 16, "lr": 5e-3, "precision": "bf16", "device": "cpu", "seed": 0}
+GATE_JUDGE = {"channels": 8, "steps": 100, "batch_size": 16, "lr": 5e-3, "precision": "fp32", "device": "cpu", "seed": 0}
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from evaluation.judge import JudgeError, JudgeNet, load_judge, train_judge
+from evaluation.judge import JudgeError, JudgeNet, load_judge, train_judge, validation_mask
 from pipelines import ClipDataset
 from schemas.config import ClipFormat, JudgeConfig
 from tests.conftest import GATE_CLASSES, GATE_CLIP, GATE_JUDGE
@@ -16,7 +16,10 @@ from tests.conftest import GATE_CLASSES, GATE_CLIP, GATE_JUDGE
 
 def test_the_judge_tells_the_actions_apart_on_held_out_clips(gate_judge, gate_real):
     judge = load_judge(gate_judge)
-    assert judge.class_names == GATE_CLASSES and judge.meta["n_test"] == 18 and judge.meta["n_train"] == 54
+    assert judge.class_names == GATE_CLASSES and judge.meta["n_test"] == 18
+    # a fifth of each class's 18 training clips is held out for early stopping, never the test split
+    assert judge.meta["n_train"] == 42 and judge.meta["n_validation"] == 12
+    assert judge.meta["validation_accuracy"] is not None
     # chance is 1/3; the judge must be far above it to judge anything
     assert judge.meta["test_accuracy"] >= 0.8, judge.meta
     test = ClipDataset(gate_real, split="test")
@@ -30,7 +33,7 @@ def test_the_judge_tells_the_actions_apart_on_held_out_clips(gate_judge, gate_re
 
 def test_training_is_deterministic_and_a_matching_judge_is_reused(gate_judge, gate_real, tmp_path):
     train, test = ClipDataset(gate_real, split="train"), ClipDataset(gate_real, split="test")
-    config = JudgeConfig(**(GATE_JUDGE | {"epochs": 2}))
+    config = JudgeConfig(**(GATE_JUDGE | {"steps": 4, "eval_every": 2}))
     a = train_judge(train, test, GATE_CLASSES, ClipFormat(**GATE_CLIP), config, tmp_path / "a.pt")
     b = train_judge(train, test, GATE_CLASSES, ClipFormat(**GATE_CLIP), config, tmp_path / "b.pt")
     sa, sb = load_judge(a).net.state_dict(), load_judge(b).net.state_dict()
@@ -56,6 +59,23 @@ def test_a_judge_file_is_data_only_and_checked(gate_judge, tmp_path):
     truncated.write_bytes(gate_judge.read_bytes()[:1000])
     with pytest.raises(JudgeError):
         load_judge(truncated)
+
+
+def test_the_validation_clips_are_the_last_of_each_class_and_leave_two_to_train_on():
+    labels = np.array([0] * 10 + [1] * 3 + [2] * 2)
+    held = validation_mask(labels, 0.2)
+    assert held.tolist() == [False] * 8 + [True] * 2 + [False] * 2 + [True] + [False] * 2
+    assert not validation_mask(labels, 0.0).any()
+
+
+@pytest.mark.parametrize("view", ["raw", "residual", "both"])
+def test_each_input_view_sees_what_it_says(view):
+    """A still clip has no residual: to a residual-only judge every still clip is the same clip."""
+    net = JudgeNet(2, channels=4, frames=8, size=32, view=view).eval()
+    dark, bright = torch.full((1, 3, 8, 32, 32), -0.5), torch.full((1, 3, 8, 32, 32), 0.5)
+    with torch.no_grad():
+        same = torch.allclose(net.features(dark), net.features(bright))
+    assert same == (view == "residual")
 
 
 def test_the_network_downsamples_to_four_by_four_for_any_clip_format():

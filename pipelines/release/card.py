@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from schemas.config import DEFAULT_PRESET
+from schemas.config import DEFAULT_PRESET, MEANINGFUL_TEST_CLIPS
 from schemas.layout import preview_path
 from schemas.manifest import Manifest, QualitySummary
 
@@ -181,6 +181,11 @@ def _quality_lines(manifest: Manifest) -> list[str]:
         "perfect generator. Per clip, the index holds `judge_label`, `judge_confidence`, `nn_distance` (pixel RMS "
         "distance to the nearest training clip), `motion` and `flicker`.",
     ]
+    fewest = next((f for f in q.figures if f.name == "real_test_clips_per_class"), None)
+    if fewest is not None and fewest.value is not None and fewest.value < MEANINGFUL_TEST_CLIPS:
+        lines += ["", f"**Caveat: small real test split.** Its smallest class has {fewest.value:.0f} clips (fewer "
+                  f"than {MEANINGFUL_TEST_CLIPS}); the figures below that compare with the real test clips, and the "
+                  "judge's accuracy, are noise at this size and say little about this version."]  # fmt: skip
     if q.i3d is not None:
         lines += ["", f"FVD: {q.i3d.name}, {q.i3d.resize}."]
     rows = quality_rows(q)

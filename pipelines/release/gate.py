@@ -33,21 +33,15 @@ import pyarrow as pa
 from evaluation.i3d import I3DFeatures, load_i3d, resize_rule
 from evaluation.judge import Judge, load_judge
 from evaluation.clip_stats import flicker, motion
-from evaluation.quality import (
-    accuracy,
-    frechet_distance,
-    mean_pairwise_distance,
-    near_duplicates,
-    nearest_neighbour,
-    pixel_embedding,
-)
+from evaluation.metrics import Context, MeasuredSet, compute
+from evaluation.quality import pixel_embedding
 from pipelines.dataset.index_io import read_index, write_index
 from pipelines.dataset.reader import ClipDataset
 from pipelines.release.validate import ValidationReport, validate_index
 from schemas.config import QualityConfig
 from schemas.expectations import IndexExpectations
 from schemas.layout import INDEX, VALIDATION_DIR
-from schemas.manifest import FeatureNetwork, QualityFigure, QualitySummary
+from schemas.manifest import FeatureNetwork, QualitySummary
 
 log = logging.getLogger(__name__)
 
@@ -56,23 +50,6 @@ _BATCH = 64  # clips decoded and measured at once
 
 class UnmeasurableClips(ValueError):
     """Clips the judge cannot measure (another shape than the clips it was trained on)."""
-
-
-@dataclass
-class MeasuredSet:
-    """One set of clips, measured: everything the figures need, no pixels kept."""
-
-    keys: list[str]
-    labels: np.ndarray  # int (N,)
-    features: np.ndarray  # judge features (N, D)
-    probs: np.ndarray  # judge class probabilities (N, C)
-    pixels: np.ndarray  # pixel embedding (N, P), Euclidean distance = RMS difference
-    motion: np.ndarray  # per-clip motion (N,)
-    flicker: np.ndarray  # per-clip flicker (N,)
-    i3d: np.ndarray | None  # I3D features (N, K) when an I3D was named
-
-    def __len__(self) -> int:
-        return len(self.keys)
 
 
 def measure_clips(
@@ -143,126 +120,26 @@ def assess(
 ) -> Assessment:
     """Every dataset-level figure of ``synthetic`` against the real ``train`` and ``test`` sets.
 
-    Figures with a threshold carry it and its direction; whether they pass is
-    decided by the Great Expectations suite built from them
+    The figures are those of the metrics registered in
+    :mod:`evaluation.metrics`, one per module. Figures with a threshold carry
+    it and its direction; whether they pass is decided by the Great
+    Expectations suite built from them
     (:func:`schemas.expectations.build_quality_suite`), so ``passed`` is left
     unset here.
     """
-    names = judge.class_names
-    n_cls = len(names)
-    counts = {"synthetic": len(synthetic), "real_train": len(train), "real_test": len(test)}
-    syn_pred = synthetic.probs.argmax(1)
-    figures: list[QualityFigure] = []
-
-    def add(name, value, description, samples, reference=None, bound=None, threshold=None):
-        figures.append(QualityFigure(
-            name=name, value=_finite(value), reference=_finite(reference), bound=bound, threshold=threshold,
-            samples={k: counts[k] if v is True else v for k, v in samples.items()}, description=description,
-        ))  # fmt: skip
-
-    # the judge itself
-    acc = judge.meta["test_accuracy"]
-    add("judge_accuracy", acc, "held-out accuracy of the judge on the real test clips",
-        {"real_test": judge.meta["n_test"]}, bound="min", threshold=cfg.min_judge_accuracy)  # fmt: skip
-
-    # Fréchet distance in judge features (FVD-style)
-    fd = frechet_distance(train.features, synthetic.features)
-    fd_real = frechet_distance(train.features, test.features)
-    add("frechet_distance", fd, f"Frechet distance to the real training clips in the features of the {judge.name}",
-        {"synthetic": True, "real_train": True}, reference=fd_real)  # fmt: skip
-    add("frechet_distance_ratio", fd / fd_real if fd_real > 0 else float("inf"),
-        "Frechet distance (judge features) to the real training clips, as a multiple of the real test clips' own",
-        {"synthetic": True, "real_train": True, "real_test": True}, reference=1.0,
-        bound="max", threshold=cfg.max_fd_ratio)  # fmt: skip
-    if i3d is not None:
-        fvd = frechet_distance(train.i3d, synthetic.i3d)
-        add("fvd_i3d", fvd, f"FVD to the real training clips in the logits of the {i3d.name}",
-            {"synthetic": True, "real_train": True}, reference=frechet_distance(train.i3d, test.i3d),
-            bound="max" if cfg.max_fvd is not None else None, threshold=cfg.max_fvd)  # fmt: skip
-
-    # label fidelity: the judge's accuracy against the intended labels
-    fidelity, class_fidelity = accuracy(syn_pred, synthetic.labels, n_cls)
-    add("label_fidelity", fidelity, "judge accuracy on the synthetic clips against their intended labels",
-        {"synthetic": True}, reference=acc, bound="min", threshold=cfg.min_label_fidelity)  # fmt: skip
-    add("label_fidelity_gap", acc - fidelity, "judge accuracy on real test clips minus label fidelity",
-        {"synthetic": True, "real_test": True}, reference=0.0)  # fmt: skip
-    present = sorted(set(synthetic.labels.tolist()))
-    syn_counts = np.bincount(synthetic.labels, minlength=n_cls)
-    for c in present:
-        add(f"label_fidelity__{names[c]}", class_fidelity[c],
-            f"judge accuracy on the synthetic clips of class '{names[c]}'", {"synthetic": int(syn_counts[c])},
-            reference=judge.meta["test_class_accuracy"][c], bound="min", threshold=cfg.min_class_fidelity)  # fmt: skip
-
-    # diversity: mean pairwise feature distance within each class, against the real test clips'
-    syn_div = mean_pairwise_distance(synthetic.features, synthetic.labels, n_cls)
-    real_div = mean_pairwise_distance(test.features, test.labels, n_cls)
-    test_counts = np.bincount(test.labels, minlength=n_cls)
-    measurable = [c for c in present if syn_counts[c] >= 2 and test_counts[c] >= 2]
-    if measurable:
-        add("diversity_ratio", np.mean([syn_div[c] for c in measurable]) / np.mean([real_div[c] for c in measurable]),
-            "mean within-class pairwise feature distance of the synthetic clips, as a share of the real test clips'",
-            {"synthetic": True, "real_test": True}, reference=1.0)  # fmt: skip
-    for c in measurable:
-        add(f"diversity_ratio__{names[c]}", syn_div[c] / real_div[c] if real_div[c] > 0 else float("inf"),
-            f"mean pairwise feature distance of the synthetic clips of class '{names[c]}', as a share of the real test clips'",
-            {"synthetic": int(syn_counts[c]), "real_test": int(test_counts[c])}, reference=1.0,
-            bound="min", threshold=cfg.min_diversity_ratio)  # fmt: skip
-    add("near_duplicate_fraction", near_duplicates(synthetic.pixels, cfg.duplicate_distance).mean(),
-        f"share of synthetic clips with another synthetic clip within pixel RMS distance {cfg.duplicate_distance:g}",
-        {"synthetic": True}, reference=near_duplicates(test.pixels, cfg.duplicate_distance).mean(),
-        bound="max", threshold=cfg.max_duplicate_fraction)  # fmt: skip
-
-    # temporal quality, from the per-clip columns of the index
-    add("frozen_fraction", np.mean(synthetic.motion < cfg.frozen_motion),
-        f"share of synthetic clips whose motion (moving-pixel ratio) is below {cfg.frozen_motion:g}",
-        {"synthetic": True}, reference=np.mean(test.motion < cfg.frozen_motion),
-        bound="max", threshold=cfg.max_frozen_fraction)  # fmt: skip
-    add("motion_ratio", _ratio(synthetic.motion, test.motion),
-        "mean motion (moving-pixel ratio) of the synthetic clips, as a share of the real test clips'",
-        {"synthetic": True, "real_test": True}, reference=1.0, bound="min", threshold=cfg.min_motion_ratio)  # fmt: skip
-    add("flicker_ratio", _ratio(synthetic.flicker, test.flicker),
-        "mean temporal flicker (VBench) of the synthetic clips, as a multiple of the real test clips'",
-        {"synthetic": True, "real_test": True}, reference=1.0, bound="max", threshold=cfg.max_flicker_ratio)  # fmt: skip
-
-    # memorisation: nearest training clip, in pixels (the per-clip column) and in judge features
-    nn_px, _ = nearest_neighbour(synthetic.pixels, train.pixels)
-    nn_px_real, _ = nearest_neighbour(test.pixels, train.pixels)
-    add("memorised_fraction", np.mean(nn_px < cfg.memorisation_distance),
-        f"share of synthetic clips within pixel RMS distance {cfg.memorisation_distance:g} of a training clip",
-        {"synthetic": True, "real_train": True}, reference=np.mean(nn_px_real < cfg.memorisation_distance),
-        bound="max", threshold=cfg.max_memorised_fraction)  # fmt: skip
-    add("nn_pixel_distance", np.median(nn_px), "median pixel RMS distance of a synthetic clip to its nearest training clip",
-        {"synthetic": True, "real_train": True}, reference=np.median(nn_px_real))  # fmt: skip
-    nn_feat, _ = nearest_neighbour(synthetic.features, train.features)
-    nn_feat_real, _ = nearest_neighbour(test.features, train.features)
-    add("nn_feature_distance", np.median(nn_feat),
-        "median judge-feature distance of a synthetic clip to its nearest training clip",
-        {"synthetic": True, "real_train": True}, reference=np.median(nn_feat_real))  # fmt: skip
-
+    ctx = Context(synthetic, train, test, judge, cfg, i3d)
     frames = judge.clip.frames
     summary = QualitySummary(
         passed=False,  # decided by the suite
         judge=FeatureNetwork(
-            name=judge.name, sha256=judge.meta["sha256"], frames=frames, accuracy=acc,
+            name=judge.name, sha256=judge.meta["sha256"], frames=frames, accuracy=judge.meta["test_accuracy"],
             resize=f"none: {judge.clip.size}x{judge.clip.size}, {frames} frames as stored, values in [-1, 1]",
         ),
         i3d=None if i3d is None else FeatureNetwork(
             name=i3d.name, sha256=i3d.sha256, frames=frames, resize=resize_rule(i3d.size, frames)),
-        figures=figures,
+        figures=compute(ctx),
     )  # fmt: skip
-    return Assessment(summary, syn_pred, synthetic.probs.max(1), nn_px)
-
-
-def _finite(value) -> float | None:
-    if value is None:
-        return None
-    value = float(value)
-    return value if np.isfinite(value) else None
-
-
-def _ratio(a: np.ndarray, b: np.ndarray) -> float:
-    denominator = float(np.nanmean(b))
-    return float(np.nanmean(a)) / denominator if denominator > 0 else float("nan")
+    return Assessment(summary, ctx.synthetic_pred, synthetic.probs.max(1), ctx.nn_pixels)
 
 
 def assess_candidate(

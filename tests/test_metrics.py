@@ -1,0 +1,96 @@
+"""The gate's metric registry on measured sets built in memory: per-class figures and small real test splits."""
+
+from __future__ import annotations
+
+import types
+
+import numpy as np
+import pytest
+
+from evaluation.metrics import Context, MeasuredSet, compute, metric, metric_names
+from schemas.config import ClipFormat, QualityConfig
+from schemas.expectations import build_quality_suite
+
+CLASSES = ["wave", "jump", "run"]
+
+
+def _set(per_class: int, motion: dict[int, float], seed: int = 0) -> MeasuredSet:
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(len(CLASSES)), per_class)
+    probs = np.eye(len(CLASSES))[labels] * 0.8 + 0.2 / len(CLASSES)
+    return MeasuredSet(
+        keys=[f"{CLASSES[y]}-{i:03d}" for i, y in enumerate(labels)], labels=labels,
+        features=rng.normal(size=(len(labels), 8)) + labels[:, None], probs=probs.astype(np.float32),
+        pixels=rng.random((len(labels), 16)), motion=np.array([motion[y] for y in labels]) * rng.uniform(0.8, 1.2, len(labels)),
+        flicker=rng.uniform(0.01, 0.02, len(labels)), i3d=None,
+    )  # fmt: skip
+
+
+JUDGE = types.SimpleNamespace(
+    class_names=CLASSES, clip=ClipFormat(frames=8, size=32, fps=8), name="judge test",
+    meta={"test_accuracy": 0.95, "test_class_accuracy": [0.95] * 3, "n_test": 18, "sha256": "0" * 64},
+)  # fmt: skip
+MOVING = {0: 0.05, 1: 0.05, 2: 0.05}
+
+
+def _figures(synthetic, test, cfg=QualityConfig()):
+    return {f.name: f for f in compute(Context(synthetic, _set(18, MOVING, 1), test, JUDGE, cfg))}
+
+
+def _fails(f) -> bool:
+    """What the quality suite decides for one figure: a missing value fails, else the bound decides."""
+    if f.value is None:
+        return True
+    return f.value < f.threshold if f.bound == "min" else f.value > f.threshold
+
+
+def test_one_frozen_class_fails_by_name_though_the_dataset_wide_figures_pass():
+    synthetic = _set(10, {0: 0.0, 1: 0.05, 2: 0.05})  # every 'wave' clip still: a third of the set
+    figures = _figures(synthetic, _set(6, MOVING, 2))
+    assert not _fails(figures["frozen_fraction"]) and not _fails(figures["motion_ratio"])
+    assert figures["frozen_fraction__wave"].value == 1.0 and _fails(figures["frozen_fraction__wave"])
+    assert figures["motion_ratio__wave"].value == 0.0 and _fails(figures["motion_ratio__wave"])
+    assert not any(_fails(figures[f"{n}__{c}"]) for n in ("frozen_fraction", "motion_ratio") for c in ("jump", "run"))
+    suite = build_quality_suite(list(figures.values()), "q")
+    assert {"frozen_fraction__wave", "motion_ratio__wave"} <= {e.column for e in suite.expectations}
+
+
+def test_a_real_test_split_too_small_to_mean_anything_is_named_not_judged():
+    figures = _figures(_set(10, MOVING), _set(2, MOVING, 2), QualityConfig(min_test_clips_per_class=5))
+    small = figures["real_test_clips_per_class"]
+    assert small.value == 2 and small.threshold == 5 and _fails(small) and "too small" in small.description
+    ratio = figures["motion_ratio__wave"]
+    assert ratio.value is None and "NOT MEASURABLE, only 2 real test clips of 'wave' (need 5)" in ratio.description
+    assert ratio.samples == {"synthetic": 10, "real_test": 2}
+    # with enough clips the same figures are measured and pass
+    enough = _figures(_set(10, MOVING), _set(6, MOVING, 2))
+    assert not _fails(enough["real_test_clips_per_class"]) and enough["motion_ratio__wave"].value is not None
+
+
+def test_a_class_whose_real_clips_do_not_move_requires_no_motion():
+    still_run = {0: 0.05, 1: 0.05, 2: 0.0}
+    figures = _figures(_set(10, still_run), _set(6, still_run, 2))
+    assert figures["motion_ratio__run"].bound is None and "do not move" in figures["motion_ratio__run"].description
+
+
+def test_the_registry_refuses_a_name_twice_and_unknown_names():
+    assert metric_names()[:3] == ["samples", "judge_accuracy", "frechet"]
+    with pytest.raises(ValueError, match="registered twice"):
+        metric("motion")(lambda ctx: [])
+    with pytest.raises(KeyError, match="unknown metrics"):
+        compute(Context(_set(2, MOVING), _set(2, MOVING), _set(2, MOVING), JUDGE, QualityConfig()), ["nope"])
+
+
+def test_the_card_shows_a_caveat_when_the_real_test_split_is_small():
+    from pipelines.release.card import _quality_lines
+    from schemas.manifest import FeatureNetwork, QualitySummary
+
+    def card(test_per_class: int) -> str:
+        figures = compute(Context(_set(10, MOVING), _set(18, MOVING, 1), _set(test_per_class, MOVING, 2), JUDGE,
+                                  QualityConfig(min_test_clips_per_class=0)))  # fmt: skip
+        judge = FeatureNetwork(name="judge test", sha256="0" * 64, resize="none", frames=8, accuracy=0.95)
+        summary = QualitySummary(passed=True, judge=judge, i3d=None, figures=figures)
+        return "\n".join(_quality_lines(types.SimpleNamespace(quality=summary)))
+
+    assert "Caveat: small real test split" in card(3) and "has 3 clips" in card(3)
+    assert "Caveat" not in card(6)
