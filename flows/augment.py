@@ -27,6 +27,10 @@ class ValidationFailed(RuntimeError):
     """The candidate failed its quality gate; it is kept, with its report, and nothing is published."""
 
 
+class ValueFailed(ValidationFailed):
+    """The candidate's clips lowered a recognizer's real test accuracy beyond ``value.min_gain``; nothing is published."""
+
+
 def _dataset_dir(config: AugmentConfig) -> Path:
     return Path(config.output_root) / config.dataset
 
@@ -160,12 +164,25 @@ def validate_candidate(config: AugmentConfig, candidate: str, class_names: list[
 
 
 @task(cache_policy=NONE)
+def measure_value(config: AugmentConfig, candidate: str, real_dir: str):
+    """The value step: real-only against real + candidate recognizers, same steps and seeds; checked by GX."""
+    from pipelines.release.value import check_value, describe, measure_value as measure, value_rows
+
+    value, failed = check_value(candidate, measure(candidate, real_dir, config.value))
+    get_run_logger().info("%s in %.0f s", describe(value), value.seconds)
+    create_table_artifact(value_rows(value), key=f"{config.name}-value",
+                          description=f"{config.dataset} candidate {Path(candidate).name}: {describe(value)}; "
+                          f"recipe: {value.recipe}; recognizer: {value.recognizer}")
+    return value, failed
+
+
+@task(cache_policy=NONE)
 def publish_candidate(config: AugmentConfig, candidate: str, class_names: list[str], checkpoint_sha256: str,
-                      real_dir: str, report) -> str:
+                      real_dir: str, report, value=None) -> str:
     """Manifest and card into the candidate (its previews are there since validation), then the atomic move."""
     from pipelines.release.candidate import publish_candidate as publish
 
-    published = publish(candidate, config, class_names, checkpoint_sha256, real_dir, report, flow_run.get_id())
+    published = publish(candidate, config, class_names, checkpoint_sha256, real_dir, report, flow_run.get_id(), value)
     create_table_artifact(published.per_class, key=f"{config.name}-counts",
                           description=f"{config.dataset} {published.path.name}: clips and quality per class")
     create_markdown_artifact(published.card, key=f"{config.name}-card", description="dataset card")
@@ -193,7 +210,13 @@ def augment(config: AugmentConfig) -> str:
             + "\n  ".join(report.failed)
             + f"\nReport: {report.data_docs_index or report.results_path}"
         )
-    final = publish_candidate(config, candidate, list(info.class_names), info.sha256, real_dir, report)
+    value = None
+    if config.value.enabled:
+        value, failed = measure_value(config, candidate, real_dir)
+        if failed:
+            raise ValueFailed(f"candidate {candidate} failed the value step; nothing was published. Failed "
+                              "expectation:\n  " + "\n  ".join(failed))
+    final = publish_candidate(config, candidate, list(info.class_names), info.sha256, real_dir, report, value)
     logger.info("published %s", final)
     return final
 
