@@ -166,7 +166,8 @@ def validate_candidate(config: AugmentConfig, candidate: str, class_names: list[
 @task(cache_policy=NONE)
 def measure_value(config: AugmentConfig, candidate: str, real_dir: str):
     """The value step: real-only against real + candidate recognizers, same steps and seeds; checked by GX."""
-    from pipelines.release.value import check_value, describe, measure_value as measure, value_rows
+    from pipelines.release.value import check_value, describe, value_rows
+    from pipelines.release.value import measure_value as measure
 
     value, failed = check_value(candidate, measure(candidate, real_dir, config.value))
     get_run_logger().info("%s in %.0f s", describe(value), value.seconds)
