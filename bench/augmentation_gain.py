@@ -34,25 +34,34 @@ from __future__ import annotations
 
 import argparse
 import logging
-import math
-import statistics
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from torch.utils.data import DataLoader
 
 from bench.common import RESULTS, table, write_result
-from generators import train
 from evaluation.judge import JudgeNet, embed, load_clips
 from evaluation.quality import accuracy
-from generators.device import autocast
-from generators.video import to_model
-from pipelines import ClipTransform, ClipDataset, MixedClips, generate_dataset, prepare_procedural
+from evaluation.recognizer import RecognizerSpec, Stage, spread
+from evaluation.recognizer import train_recognizer as fit
+from generators import train
+from pipelines import (
+    ClipDataset,
+    ClipTransform,
+    MixedClips,
+    generate_dataset,
+    prepare_procedural,
+)
 from schemas.classes import PROCEDURAL_CLASSES
-from schemas.config import BeamConfig, ClipFormat, GenerateConfig, ModelConfig, ProceduralSource, TrainConfig
+from schemas.config import (
+    BeamConfig,
+    ClipFormat,
+    GenerateConfig,
+    ModelConfig,
+    ProceduralSource,
+    TrainConfig,
+)
 
 log = logging.getLogger("augmentation_gain")
 
@@ -66,41 +75,14 @@ TRANSFORM = ClipTransform(crop_scale=(0.8, 1.0), brightness=0.1, contrast=0.1)
 
 
 def train_recognizer(data: MixedClips, steps: int, seed: int, num_classes: int) -> JudgeNet:
-    """``steps`` AdamW updates (one-cycle schedule) of a fresh R(2+1)D on batches of ``data``, epoch after epoch."""
-    torch.manual_seed(seed)
-    net = JudgeNet(num_classes, RECOGNIZER_CHANNELS, CLIP.frames, CLIP.size)
-    opt = torch.optim.AdamW(net.parameters(), lr=RECOGNIZER_LR, weight_decay=RECOGNIZER_WEIGHT_DECAY)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=RECOGNIZER_LR, total_steps=steps)
-    net.train()
-    step, epoch = 0, 0
-    while step < steps:
-        data.set_epoch(epoch)
-        for videos, labels in DataLoader(data, batch_size=BATCH, drop_last=len(data) > BATCH):
-            with autocast(torch.device("cpu"), "bf16"):
-                logits = net(to_model(videos))
-            loss = F.cross_entropy(logits.float(), labels, label_smoothing=0.1)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            schedule.step()
-            step += 1
-            if step == steps:
-                break
-        epoch += 1
-    return net.eval()
+    """``steps`` updates of a fresh R(2+1)D on batches of ``data`` (built with ``weights=True``), epoch after epoch."""
+    spec = RecognizerSpec(RECOGNIZER_CHANNELS, steps, BATCH, RECOGNIZER_LR, RECOGNIZER_WEIGHT_DECAY)
+    return fit([Stage(data.batches(BATCH), steps)], num_classes, CLIP.frames, CLIP.size, spec, seed)
 
 
 def top1(net: JudgeNet, videos: np.ndarray, labels: np.ndarray, num_classes: int) -> float:
     """Top-1 accuracy (overall, not class-averaged) of ``net`` on uint8 clips."""
-    return accuracy(embed(net, videos, torch.device("cpu"), "bf16").labels, labels, num_classes)[0]
-
-
-def _spread(values: list[float]) -> dict:
-    return {
-        "mean": round(statistics.fmean(values), 4),
-        "std": round(statistics.stdev(values), 4) if len(values) > 1 else 0.0,
-        "runs": [round(v, 4) for v in values],
-    }
+    return accuracy(embed(net, videos, torch.device("cpu"), "fp32").labels, labels, num_classes)[0]
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -114,7 +96,7 @@ def run(args: argparse.Namespace) -> dict:
     log.info("real: %d training clips (%d per class), %d test clips", len(train_all), all_k, len(test_labels))
 
     # Diagnosis only: how recognisable each regime's synthetic clips are to a classifier of all real training clips.
-    reference = train_recognizer(MixedClips(train_all, transform=TRANSFORM, seed=0), args.recognizer_steps, 0, len(classes))
+    reference = train_recognizer(MixedClips(train_all, transform=TRANSFORM, seed=0, weights=True), args.recognizer_steps, 0, len(classes))
     reference_acc = top1(reference, test_videos, test_labels, len(classes))
     log.info("reference classifier (all real training clips): %.3f on the test clips", reference_acc)
 
@@ -138,15 +120,15 @@ def run(args: argparse.Namespace) -> dict:
 
         real_only, mixed, kept = [], [], []
         for seed in args.seeds:
-            net = train_recognizer(MixedClips(real_k, transform=TRANSFORM, seed=seed), args.recognizer_steps, seed, len(classes))
+            net = train_recognizer(MixedClips(real_k, transform=TRANSFORM, seed=seed, weights=True), args.recognizer_steps, seed, len(classes))
             real_only.append(top1(net, test_videos, test_labels, len(classes)))
             if args.filter_synthetic:  # the real-only recognizer saw the k clips and nothing else: no leak
-                agrees = embed(net, synthetic_videos, torch.device("cpu"), "bf16").labels == synthetic_labels
+                agrees = embed(net, synthetic_videos, torch.device("cpu"), "fp32").labels == synthetic_labels
                 kept.append(float(agrees.mean()))
                 chosen = synthetic.subset(np.flatnonzero(agrees).tolist())
             else:
                 chosen = synthetic
-            data = MixedClips(real_k, [chosen], args.synthetic_fraction, transform=TRANSFORM, seed=seed)
+            data = MixedClips(real_k, [chosen], args.synthetic_fraction, transform=TRANSFORM, seed=seed, weights=True)
             net = train_recognizer(data, args.recognizer_steps, seed, len(classes))
             mixed.append(top1(net, test_videos, test_labels, len(classes)))
             log.info("k=%d seed=%d real: %.3f, mixed: %.3f", k, seed, real_only[-1], mixed[-1])
@@ -157,10 +139,10 @@ def run(args: argparse.Namespace) -> dict:
             "synthetic_clips": len(synthetic_labels),
             "generator_train_s": round(generator_s, 1),
             "synthetic_label_fidelity": round(fidelity, 4),
-            "real_only": _spread(real_only),
-            "real_plus_synthetic": _spread(mixed),
-            "gain_points": _spread(gains),
-            **({"synthetic_kept": _spread(kept)} if kept else {}),
+            "real_only": spread(real_only),
+            "real_plus_synthetic": spread(mixed),
+            "gain_points": spread(gains),
+            **({"synthetic_kept": spread(kept)} if kept else {}),
         })  # fmt: skip
     return {"reference_accuracy": round(reference_acc, 4), "test_clips": len(test_labels), "regimes": regimes}
 
@@ -213,7 +195,7 @@ def main() -> None:
         "generator": f"two-stream VGAN z_dim 128, channels 32, batch 16, {args.generator_steps} steps bf16, "
         f"trained on the k clips per class",
         "recognizer": f"R(2+1)D (evaluation.judge.JudgeNet) {RECOGNIZER_CHANNELS} channels, {args.recognizer_steps} "
-        f"steps of batch {BATCH}, AdamW lr {RECOGNIZER_LR} one-cycle, label smoothing 0.1, {TRANSFORM}",
+        f"steps of batch {BATCH}, AdamW lr {RECOGNIZER_LR} one-cycle, label smoothing 0.1, fp32, {TRANSFORM}",
         "synthetic_per_class": args.synthetic_per_class,
         "synthetic_fraction": args.synthetic_fraction,
         "synthetic_filter": "kept where the same seed's real-only recognizer agrees with the label"

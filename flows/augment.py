@@ -42,6 +42,14 @@ class ValidationFailed(RuntimeError):
                          + "\n  ".join(failed) + f"\nReport: {report}")
 
 
+class ValueFailed(ValidationFailed):
+    """The candidate's clips lowered a recognizer's real test accuracy beyond ``value.min_gain``; nothing is published."""
+
+    def __init__(self, candidate: str, failed: list[str], report: str):
+        super().__init__(candidate, failed, report)
+        self.summary = self.summary.replace("the quality gate refused", "the value step refused")
+
+
 def _dataset_dir(config: AugmentConfig) -> Path:
     return Path(config.output_root) / config.dataset
 
@@ -180,13 +188,27 @@ def validate_candidate(config: AugmentConfig, candidate: str, class_names: list[
 
 
 @task(cache_policy=NONE)
+def measure_value(config: AugmentConfig, candidate: str, real_dir: str):
+    """The value step: real-only against real + candidate recognizers, same steps and seeds; checked by GX."""
+    from pipelines.release.value import check_value, describe, value_rows
+    from pipelines.release.value import measure_value as measure
+
+    value, failed = check_value(candidate, measure(candidate, real_dir, config.value))
+    get_run_logger().info("%s in %.0f s", describe(value), value.seconds)
+    create_table_artifact(value_rows(value), key=f"{config.name}-value",
+                          description=f"{config.dataset} candidate {Path(candidate).name}: {describe(value)}; "
+                          f"recipe: {value.recipe}; recognizer: {value.recognizer}")
+    return value, failed
+
+
+@task(cache_policy=NONE)
 def publish_candidate(config: AugmentConfig, candidate: str, class_names: list[str], checkpoint_sha256: str,
-                      real_dir: str, report) -> str:
+                      real_dir: str, report, value=None) -> str:
     """Manifest and card into the candidate (its previews are there since validation), then the atomic move."""
     from pipelines.release.candidate import publish_candidate as publish
     from pipelines.release.card import card_body
 
-    published = publish(candidate, config, class_names, checkpoint_sha256, real_dir, report, flow_run.get_id())
+    published = publish(candidate, config, class_names, checkpoint_sha256, real_dir, report, flow_run.get_id(), value)
     create_table_artifact(published.per_class, key=f"{config.name}-counts",
                           description=f"{config.dataset} {published.path.name}: clips and quality per class")
     create_markdown_artifact(card_body(published.card), key=f"{config.name}-card", description="dataset card")
@@ -225,11 +247,18 @@ def augment(config: AugmentConfig) -> str:
             return str(done)
         candidate = generate_candidate(config, checkpoint, run_key)
         report = validate_candidate(config, candidate, list(info.class_names), real_dir, judge)
+        refused = None
         if not report.success:
-            # An expected outcome, not a crash: one Failed state with the reasons, and no traceback.
             refused = ValidationFailed(candidate, report.failed, str(report.data_docs_index or report.results_path))
+        value = None
+        if refused is None and config.value.enabled:
+            value, failed = measure_value(config, candidate, real_dir)
+            if failed:
+                refused = ValueFailed(candidate, failed, str(report.data_docs_index or report.results_path))
+        if refused is not None:
+            # An expected outcome, not a crash: one Failed state with the reasons, and no traceback.
             return Failed(name="Refused", message=refused.summary, data=refused)
-        final = publish_candidate(config, candidate, list(info.class_names), info.sha256, real_dir, report)
+        final = publish_candidate(config, candidate, list(info.class_names), info.sha256, real_dir, report, value)
     logger.info("published %s", final)
     return final
 

@@ -28,6 +28,8 @@ _SURFACE = {
     "resolve_version": "pipelines.dataset.reader",
     "MixedClips": "pipelines.dataset.mixing",
     "ClipTransform": "pipelines.dataset.mixing",
+    "ArrayClips": "pipelines.dataset.mixing",
+    "MixRecipe": "pipelines.dataset.mixing",
     "read_index": "pipelines.dataset.index_io",
     "prepare_procedural": "pipelines.jobs.prepare",
     "source_classes": "pipelines.sources",

@@ -377,6 +377,28 @@ class QualityConfig(_Strict):
     )
 
 
+class ValueConfig(_Strict):
+    """The value step: does a recognizer trained with the candidate's clips beat one trained on the real clips alone?
+
+    Both arms train the same recognizer (``evaluation.recognizer``) for the same
+    steps from the same seeds on the real training split, one of them with the
+    candidate mixed in by the shipped ``pipelines.MixRecipe``; both are tested
+    on the real test split. ``min_gain`` is the least mean gain over seeds, in
+    accuracy points; its default, -1, is the seed spread measured with the
+    shipped recipe where real clips suffice (std 0.5-1.1 points at 25 and 48
+    clips per class, docs/augmentation-gain.md): a mean loss within it is
+    noise of 3 seeds, a larger one means the clips hurt.
+    """
+
+    enabled: bool = Field(True, description="run the value step after the quality gate")
+    seeds: list[int] = Field([0, 1, 2], min_length=1, description="recognizer seeds; each trains both arms")
+    steps: int = Field(300, ge=1, description="recognizer updates per arm and seed")
+    channels: int = Field(16, ge=4, le=256, description="recognizer width (evaluation.judge.JudgeNet channels)")
+    batch_size: int = Field(32, ge=2, le=1024, description="recognizer batch size")
+    min_gain: float = Field(-1.0, ge=-100, le=100, description="least mean gain over seeds (accuracy points) to publish")
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="device of the recognizers")
+
+
 class AugmentConfig(_Strict):
     """Everything one run of the augment flow needs."""
 
@@ -390,6 +412,7 @@ class AugmentConfig(_Strict):
     beam: BeamConfig = Field(default_factory=BeamConfig)
     publish: PublishConfig = Field(default_factory=PublishConfig)
     quality: QualityConfig = Field(default_factory=QualityConfig)
+    value: ValueConfig = Field(default_factory=ValueConfig)
 
     @field_validator("output_root")
     @classmethod
@@ -398,7 +421,7 @@ class AugmentConfig(_Strict):
         return value if "://" in value else os.path.expanduser(value)
 
     @model_validator(mode="after")
-    def _generate_counts_name_trained_classes(self) -> "AugmentConfig":
+    def _generate_counts_name_trained_classes(self) -> AugmentConfig:
         if self.generate.counts is None:
             return self
         known = self.source.classes

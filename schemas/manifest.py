@@ -77,6 +77,27 @@ class QualitySummary(BaseModel):
     figures: list[QualityFigure]
 
 
+class ValueSummary(BaseModel):
+    """What the candidate's clips are worth to a recognizer: the value step's two arms, per seed, on real test clips."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    passed: bool
+    gain_points: float = Field(description="mean over seeds of (with synthetic - real only) top-1, in points")
+    gain_std: float = Field(description="sample standard deviation of the per-seed gains (0 for one seed)")
+    gains: list[float] = Field(description="per-seed gains, points")
+    real_only: list[float] = Field(description="per-seed top-1 on the real test split, real training split alone")
+    with_synthetic: list[float] = Field(description="per-seed top-1 on the real test split, real + synthetic")
+    seeds: list[int]
+    min_gain: float = Field(description="the configured least mean gain (value.min_gain)")
+    recipe: str = Field(description="the mixing recipe of the synthetic arm (pipelines.MixRecipe)")
+    synthetic_fraction: float
+    real_clips_per_class: float
+    test_clips: int
+    recognizer: str
+    seconds: float = Field(description="wall time of the step")
+
+
 class Manifest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -94,3 +115,4 @@ class Manifest(BaseModel):
     quality: QualitySummary | None = Field(
         None, description="dataset-level figures of the quality gate (the augment flow always writes them)"
     )
+    value: ValueSummary | None = Field(None, description="the value step's figures; None where the step is off")

@@ -26,6 +26,7 @@ def tiny_config_dict(output_root) -> dict:
         "generate": {"clips_per_class": 5, "batch_size": 4, "shard_size": 4},
         "publish": {"previews_per_class": 2},
         "quality": OPEN_GATE,
+        "value": OPEN_VALUE,
     }
 
 
@@ -48,10 +49,17 @@ OPEN_GATE = {
 }
 
 
+# The value step's plumbing: one seed, a few steps of a narrow recognizer, any gain passes. What it
+# refuses is tested in tests/test_value.py.
+OPEN_VALUE = {"seeds": [0], "steps": 2, "channels": 4, "batch_size": 4, "min_gain": -100.0}
+
+
 def open_gate_options() -> list[str]:
     """:data:`OPEN_GATE` as ``vgan run`` options."""
     flat = {f"judge_{k}": v for k, v in OPEN_GATE["judge"].items()} | {k: v for k, v in OPEN_GATE.items() if k != "judge"}
-    return [arg for k, v in flat.items() for arg in (f"--quality-{k.replace('_', '-')}", str(v))]
+    value = {k: ",".join(map(str, v)) if isinstance(v, list) else str(v) for k, v in OPEN_VALUE.items()}
+    return [arg for k, v in flat.items() for arg in (f"--quality-{k.replace('_', '-')}", str(v))] + [
+        arg for k, v in value.items() for arg in (f"--value-{k.replace('_', '-')}", v)]
 
 
 @pytest.fixture

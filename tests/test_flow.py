@@ -53,6 +53,11 @@ def test_flow_publishes_a_complete_version(published):
     assert (version / "validation" / "results.json").is_file()
     card = (version / "README.md").read_text()
     assert "walk_left" in card and manifest.provenance.checkpoint_sha256 in card
+    # the value step: both arms of its one seed, the gain, the recipe; in the card and the validation folder too
+    value = manifest.value
+    assert value.passed and value.seeds == [0] and len(value.real_only) == len(value.with_synthetic) == 1
+    assert value.gains[0] == pytest.approx(100 * (value.with_synthetic[0] - value.real_only[0]), abs=0.02)
+    assert "Value to a recognizer" in card and (version / "validation" / "value_results.json").is_file()
     # the quality gate's figures: in the manifest, the card, the validation folder and, per clip, the index
     quality = manifest.quality
     assert quality.passed and quality.judge.name.startswith("judge r2plus1d-small") and quality.i3d is None

@@ -18,6 +18,13 @@ reproducible too.
 Labels follow the real dataset: a synthetic class is matched to the real one
 of the same ``label_name``, and a synthetic class the real data lacks is an
 error rather than a silently wrong label.
+
+:class:`MixRecipe` is how much synthetic data to mix in and how to train on it,
+with the defaults measured by ``bench/augmentation_gain_recipe.py``: a synthetic
+fraction that falls as real clips per class grow, a closing rehearsal on real
+clips only, and optional per-clip loss weights from the quality gate's judge.
+:class:`ArrayClips` holds decoded clips in memory, for sets small enough that
+decoding every clip once beats decoding it every epoch.
 """
 
 from __future__ import annotations
@@ -34,11 +41,114 @@ from torch.utils.data import IterableDataset, get_worker_info
 
 from pipelines.dataset.reader import ClipDataset
 
-__all__ = ["ClipTransform", "MixedClips"]
+__all__ = ["ArrayClips", "ClipTransform", "MixRecipe", "MixedClips", "judge_weights"]
 
 
-def _as_dataset(data: ClipDataset | str | os.PathLike, split: str | None) -> ClipDataset:
-    return data if isinstance(data, ClipDataset) else ClipDataset(data, split=split)
+class ArrayClips:
+    """Decoded clips in memory, read like a :class:`ClipDataset`: ``(uint8 tensor (T, H, W, 3), label)`` items.
+
+    ``class_names`` maps label to class name, as a dataset's does; ``root``
+    only names the set in messages.
+    """
+
+    def __init__(self, videos: np.ndarray, labels: Sequence[int], class_names: Mapping[int, str], root: str = "<memory>"):
+        if len(videos) != len(labels):
+            raise ValueError(f"got {len(videos)} clips but {len(labels)} labels")
+        if videos.dtype != np.uint8 or videos.ndim != 5 or videos.shape[-1] != 3:
+            raise ValueError(f"expected uint8 clips (N, T, H, W, 3), got {videos.dtype} {videos.shape}")
+        self.videos, self.root = videos, root
+        self.labels = [int(y) for y in labels]
+        self.class_names = {int(y): class_names[int(y)] for y in sorted(set(self.labels))}
+
+    @classmethod
+    def decode(cls, data: ClipDataset) -> ArrayClips:
+        """Every clip of ``data`` decoded once."""
+        videos = np.stack([data.video(i) for i in range(len(data))]) if len(data) else np.zeros((0, 1, 1, 1, 3), np.uint8)
+        return cls(videos, data.labels, data.class_names, str(data.root))
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        return torch.from_numpy(self.videos[i]), self.labels[i]
+
+
+Clips = ClipDataset | ArrayClips
+
+
+def _as_dataset(data: Clips | str | os.PathLike, split: str | None) -> Clips:
+    return data if isinstance(data, (ClipDataset, ArrayClips)) else ClipDataset(data, split=split)
+
+
+def judge_weights(synthetic: ClipDataset) -> np.ndarray:
+    """Per clip of a gated synthetic version, the judge's probability of its intended label, in dataset order.
+
+    The index keeps the judge's top label and its probability
+    (``judge_label``, ``judge_confidence``): where the top label is the
+    intended one, that probability is the weight; where it is not, the
+    intended label has at most ``1 - confidence``, shared here evenly among the
+    other classes. An ungated version (no judge columns) is an error.
+    """
+    from pipelines.dataset.index_io import read_index
+    from schemas.layout import INDEX
+
+    table = read_index(synthetic.root / INDEX).select(["key", "label", "judge_label", "judge_confidence"]).to_pylist()
+    by_key = {r["key"]: r for r in table}
+    n_classes = max(len(ClipDataset(synthetic.root).class_names), 2)
+    weights = []
+    for row in synthetic.rows:
+        r = by_key[row["key"]]
+        if r["judge_label"] is None or r["judge_confidence"] is None:
+            raise ValueError(f"{synthetic.root} has no judge columns for clip {row['key']}: it was not gated")
+        conf = float(r["judge_confidence"])
+        weights.append(conf if r["judge_label"] == r["label"] else (1 - conf) / (n_classes - 1))
+    return np.asarray(weights, np.float32)
+
+
+@dataclass(frozen=True)
+class MixRecipe:
+    """How to train on real plus synthetic clips so that the synthetic ones do not hurt.
+
+    ``fractions``: ``(k, f)`` pairs in increasing ``k``: with at most ``k``
+    real training clips per class the synthetic fraction is ``f``; beyond the
+    last ``k`` it is ``f_beyond``. ``rehearsal``: the share of training steps,
+    at the end, taken on real clips alone (two-stage training: mix, then
+    rehearse on real clips, so the last updates fit the real distribution).
+    ``confidence_weighting``: weight each synthetic clip's loss by the judge's
+    probability of its intended label (:func:`judge_weights`), so clips whose
+    pixels contradict their label teach less. Defaults: see
+    ``docs/augmentation-gain.md`` for the measurement they come from.
+    """
+
+    fractions: tuple[tuple[int, float], ...] = ((5, 0.5), (10, 0.25))
+    f_beyond: float = 0.05
+    rehearsal: float = 0.0
+    confidence_weighting: bool = True
+
+    def __post_init__(self) -> None:
+        ks = [k for k, _ in self.fractions]
+        if ks != sorted(ks) or any(k < 1 for k in ks):
+            raise ValueError(f"fractions must be (k, f) pairs in increasing k >= 1, got {self.fractions}")
+        if not all(0 <= f < 1 for _, f in self.fractions) or not 0 <= self.f_beyond < 1:
+            raise ValueError("synthetic fractions must lie in [0, 1): a recipe always keeps real clips")
+        if not 0 <= self.rehearsal < 1:
+            raise ValueError(f"rehearsal is a share of the steps in [0, 1), got {self.rehearsal}")
+
+    def synthetic_fraction(self, k: float) -> float:
+        """The synthetic share of each mixed epoch for ``k`` real training clips per class (a mean for uneven classes)."""
+        if k <= 0:
+            raise ValueError(f"k must be positive, got {k}")
+        return next((f for limit, f in self.fractions if k <= limit), self.f_beyond)
+
+    def split_steps(self, steps: int) -> tuple[int, int]:
+        """``steps`` as (mixed steps, closing real-only rehearsal steps)."""
+        rehearse = round(steps * self.rehearsal)
+        return steps - rehearse, rehearse
+
+    def describe(self) -> str:
+        parts = [f"k<={k}: {f:g}" for k, f in self.fractions] + [f"beyond: {self.f_beyond:g}"]
+        return (f"synthetic fraction by real clips per class ({', '.join(parts)}), last {self.rehearsal:.0%} of "
+                f"steps real only, {'judge-confidence' if self.confidence_weighting else 'equal'} loss weights")
 
 
 @dataclass(frozen=True)
@@ -70,7 +180,7 @@ class ClipTransform:
 
     def __call__(self, video: torch.Tensor, label: int, rng: np.random.Generator) -> tuple[torch.Tensor, int]:
         """uint8 ``(T, H, W, 3)`` -> an augmented uint8 clip of the same shape, and its (possibly mirrored) label."""
-        t, h, w, _ = video.shape
+        _t, h, w, _ = video.shape
         side = max(2, round(math.sqrt(rng.uniform(*self.crop_scale)) * min(h, w)))
         y0, x0 = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
         x = video[:, y0 : y0 + side, x0 : x0 + side].permute(0, 3, 1, 2).float()
@@ -99,15 +209,18 @@ class MixedClips(IterableDataset):
     every rank gets the same number of clips (the last ``total % world_size``
     of an epoch are left out, as ``DistributedSampler(drop_last=True)`` does),
     so no rank waits at a collective for another.
-    Items are ``(uint8 tensor (T, H, W, 3), label)`` like :class:`ClipDataset`'s.
+    Items are ``(uint8 tensor (T, H, W, 3), label)`` like :class:`ClipDataset`'s;
+    with ``weights=True`` they are ``(clip, label, loss weight)``: 1 for a real
+    clip, ``synthetic_weights[v][i]`` (default 1) for clip ``i`` of synthetic
+    version ``v``.
     Call :meth:`set_epoch` before each epoch, as with ``DistributedSampler``
     (with ``persistent_workers=True`` the workers would not see it).
     """
 
     def __init__(
         self,
-        real: ClipDataset | str | os.PathLike,
-        synthetic: Sequence[ClipDataset | str | os.PathLike] = (),
+        real: Clips | str | os.PathLike,
+        synthetic: Sequence[Clips | str | os.PathLike] = (),
         synthetic_fraction: float = 0.0,
         *,
         real_split: str | None = "train",
@@ -116,6 +229,8 @@ class MixedClips(IterableDataset):
         shuffle: bool = True,
         rank: int = 0,
         world_size: int = 1,
+        weights: bool = False,
+        synthetic_weights: Sequence[Sequence[float]] | None = None,
     ) -> None:
         if not 0 <= synthetic_fraction <= 1:
             raise ValueError(f"synthetic_fraction must lie in [0, 1], got {synthetic_fraction}")
@@ -128,13 +243,22 @@ class MixedClips(IterableDataset):
         if synthetic_fraction < 1 and not len(self.real):
             raise ValueError(f"{self.real.root} has no real clips in split {real_split!r}")
         self.class_names = self.real.class_names
+        if synthetic_weights is not None:
+            if not weights:
+                raise ValueError("synthetic_weights are given but weights=False would drop them")
+            if [len(w) for w in synthetic_weights] != [len(d) for d in self.synthetic]:
+                raise ValueError("synthetic_weights must hold one weight per clip of each synthetic version")
+            if any(float(x) < 0 for w in synthetic_weights for x in w):
+                raise ValueError("loss weights must be non-negative")
+        self.weights = weights
+        self._synthetic_weights = [np.asarray(w, np.float32) for w in synthetic_weights] if synthetic_weights else None
         self._label_maps = [self._label_map(s) for s in self.synthetic]
         self.synthetic_fraction = synthetic_fraction
         self.transform, self.seed, self.shuffle = transform, seed, shuffle
         self.rank, self.world_size = rank, world_size
         self.epoch = 0
 
-    def _label_map(self, synthetic: ClipDataset) -> dict[int, int]:
+    def _label_map(self, synthetic: Clips) -> dict[int, int]:
         by_name = {name: label for label, name in self.class_names.items()}
         names = synthetic.class_names
         unknown = sorted(set(names.values()) - set(by_name))
@@ -144,6 +268,23 @@ class MixedClips(IterableDataset):
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
+
+    def batches(self, batch_size: int, num_workers: int = 0):
+        """``epoch -> DataLoader`` of that epoch's weighted batches: a stage of :func:`evaluation.recognizer.train_recognizer`.
+
+        The last partial batch is dropped when the epoch holds more than one
+        batch, so every update sees ``batch_size`` clips.
+        """
+        from torch.utils.data import DataLoader
+
+        if not self.weights:
+            raise ValueError("batches() feeds a weighted training loop: build MixedClips with weights=True")
+
+        def epoch_batches(epoch: int):
+            self.set_epoch(epoch)
+            return DataLoader(self, batch_size=batch_size, drop_last=len(self) > batch_size, num_workers=num_workers)
+
+        return epoch_batches
 
     def _n_synthetic_pool(self) -> int:
         return sum(len(s) for s in self.synthetic)
@@ -195,11 +336,14 @@ class MixedClips(IterableDataset):
         positions = range(self.rank, usable, self.world_size)[worker::workers]
         for at in positions:
             source, i = items[at]
+            weight = 1.0
             if source == 0:
                 video, label = self.real[i]
             else:
                 video, label = self.synthetic[source - 1][i]
                 label = self._label_maps[source - 1][label]
+                if self._synthetic_weights is not None:
+                    weight = float(self._synthetic_weights[source - 1][i])
             if self.transform is not None:
                 video, label = self.transform(video, label, np.random.default_rng([self.seed, 2, self.epoch, at]))
-            yield video, label
+            yield (video, label, weight) if self.weights else (video, label)

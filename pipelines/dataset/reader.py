@@ -17,7 +17,6 @@ import pyarrow.compute as pc
 
 from pipelines.dataset.index_io import IndexFileError, column_problems, read_index
 from pipelines.dataset.shards import read_member, sha256_bytes
-from pipelines.media.video_io import decode_video
 from schemas.layout import INDEX, LATEST, VERSION_PATTERN
 
 class ClipIntegrityError(ValueError):
@@ -147,6 +146,8 @@ class ClipDataset:
 
     def video(self, i: int) -> np.ndarray:
         """The clip as uint8 numpy (T, H, W, 3)."""
+        from pipelines.media.video_io import decode_video  # PyAV only where clips are decoded, not for in-memory sets
+
         return decode_video(self.read_bytes(i))
 
     def __getitem__(self, i: int):

@@ -25,6 +25,7 @@ from pipelines.release.validate import ValidationReport
 from schemas.config import AugmentConfig
 from schemas.expectations import IndexExpectations
 from schemas.layout import CARD, INDEX
+from schemas.manifest import ValueSummary
 
 
 @dataclass
@@ -60,6 +61,7 @@ def publish_candidate(
     real_dir: str | Path,
     report: ValidationReport,
     flow_run_id: str | None = None,
+    value: ValueSummary | None = None,
 ) -> PublishedVersion:
     """Manifest and card into the candidate (its previews are there since the gate), then the atomic move."""
     candidate = Path(candidate)
@@ -71,7 +73,7 @@ def publish_candidate(
         return build_manifest(
             version_name, config=config, class_names=class_names, counts=counts, files=files,
             checkpoint_sha256=checkpoint_sha256, real_dir=real_dir, report=report, candidate=candidate,
-            flow_run_id=flow_run_id,
+            flow_run_id=flow_run_id, value=value,
         )  # fmt: skip
 
     def card(manifest) -> str:

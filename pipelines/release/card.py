@@ -122,6 +122,7 @@ def dataset_card(manifest: Manifest, stats: dict[str, dict[str, float]], license
         f"{v.evaluated} expectations evaluated. Data Docs: `{v.data_docs}`.",
         "",
         *_quality_lines(manifest),
+        *_value_lines(manifest),
         "",
         "## Reading it",
         "",
@@ -191,6 +192,20 @@ def _quality_lines(manifest: Manifest) -> list[str]:
     rows = quality_rows(q)
     lines += ["", "| " + " | ".join(rows[0]) + " |", "| --- | ---: | ---: | --- | --- | --- |"]
     lines += ["| " + " | ".join(row.values()) + " |" for row in rows]
+    return lines
+
+
+def _value_lines(manifest: Manifest) -> list[str]:
+    """The value step's figures: what these clips did to a recognizer trained on the real clips (none if it was off)."""
+    v = manifest.value
+    if v is None:
+        return []
+    lines = ["", "## Value to a recognizer", "",
+             f"Mean gain **{v.gain_points:+.2f} ± {v.gain_std:.2f} points** of top-1 on {v.test_clips} real test clips "
+             f"(least allowed {v.min_gain:+g}), with {v.real_clips_per_class:g} real training clips per class. "
+             f"Recognizer: {v.recognizer}. Mix: {v.recipe} (here {v.synthetic_fraction:g}); same steps and seeds in "
+             "both arms.", "", "| seed | real only | real + synthetic | gain (points) |", "| ---: | ---: | ---: | ---: |"]  # fmt: skip
+    lines += [f"| {s} | {r:.4f} | {m:.4f} | {g:+.2f} |" for s, r, m, g in zip(v.seeds, v.real_only, v.with_synthetic, v.gains)]
     return lines
 
 

@@ -15,7 +15,7 @@ from pipelines.dataset.shards import sha256_file
 from pipelines.release.validate import ValidationReport
 from schemas.config import AugmentConfig, ClipFormat
 from schemas.layout import INDEX
-from schemas.manifest import FileEntry, Manifest, Provenance, ValidationSummary
+from schemas.manifest import FileEntry, Manifest, Provenance, ValidationSummary, ValueSummary
 
 CODEC = "h264"
 
@@ -52,6 +52,7 @@ def build_manifest(
     report: ValidationReport,
     candidate: Path,
     flow_run_id: str | None,
+    value: ValueSummary | None = None,
 ) -> Manifest:
     """The manifest of ``version_name``: contents (``counts`` per class, ``files`` = index and shard checksums),
     provenance and the gate's outcome; ``candidate`` is the folder the Data Docs path is made relative to."""
@@ -80,6 +81,7 @@ def build_manifest(
             data_docs=_relative(report.data_docs_index, candidate),
         ),
         quality=report.quality,
+        value=value,
     )
 
 

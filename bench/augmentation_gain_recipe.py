@@ -1,0 +1,252 @@
+"""Which mixing recipe makes synthetic clips never hurt? Real only against real + synthetic, per candidate recipe.
+
+The protocol of :mod:`bench.augmentation_gain` (procedural set, 8 classes,
+16x32x32 clips, nested k-shot subsets, a generator trained on the k clips per
+class only, the same recognizer steps, augmentation and seed in both arms,
+192 held-out real test clips), with each candidate :class:`pipelines.MixRecipe`
+as the mixed arm:
+
+- ``plain``: synthetic fraction 0.5 at every k (the recorded run's mix);
+- ``fraction_k``: fraction 0.5 up to k = 5, 0.25 up to 10, 0.1 beyond;
+- ``rehearsal``: fraction 0.5, the last 25 % of steps on real clips only;
+- ``confidence``: fraction 0.5, each synthetic clip's loss weighted by the
+  probability of its intended label under the same seed's real-only
+  recognizer (a judge of the k clips, which a user with k clips has too;
+  the flow's judge writes the same figure into the index);
+- ``fraction_k_rehearsal``: the two together; ``all``: all three;
+- second round: ``conf_f67`` (0.67 up to k = 5, 0.25 up to 10, 0.05 beyond,
+  25 % rehearsal, confidence weights), ``conf_r50`` (as ``all`` with 0.05
+  beyond k = 10 and 50 % rehearsal), ``conf_f05`` (as ``all`` with 0.05 beyond
+  and no rehearsal).
+
+Differences from :mod:`bench.augmentation_gain`, so that it runs where
+Beam and PyAV are not installed (a lent GPU machine): the real clips come
+decoded from ``--real-npz`` (written by ``--write-real-npz`` on a machine with
+the whole project: the product's own render, H.264 and decode), and the
+synthetic clips are sampled straight from the generator, without the H.264
+round trip the product's clips take. Results are written as each regime
+finishes, so a run stopped by its time limit keeps what it measured.
+
+    python -m bench.augmentation_gain_recipe --write-real-npz /tmp/real.npz     # on the CPU machine
+    python -m bench.augmentation_gain_recipe --real-npz /tmp/real.npz --regimes 5 --device cuda --out r5.json
+    python -m bench.augmentation_gain_recipe --merge r5.json r10.json ... --name augmentation_gain_recipe
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from evaluation.judge import embed
+from evaluation.recognizer import RecognizerSpec, Stage, spread, top1, train_recognizer
+
+log = logging.getLogger("augmentation_gain_recipe")
+
+FRAMES, SIZE = 16, 32  # bench.augmentation_gain.CLIP, without importing the Beam side
+
+CANDIDATES = {
+    "plain": {"fractions": (), "f_beyond": 0.5, "rehearsal": 0.0},
+    "fraction_k": {"fractions": ((5, 0.5), (10, 0.25)), "f_beyond": 0.1, "rehearsal": 0.0},
+    "rehearsal": {"fractions": (), "f_beyond": 0.5, "rehearsal": 0.25},
+    "confidence": {"fractions": (), "f_beyond": 0.5, "rehearsal": 0.0, "confidence_weighting": True},
+    "fraction_k_rehearsal": {"fractions": ((5, 0.5), (10, 0.25)), "f_beyond": 0.1, "rehearsal": 0.25},
+    "all": {"fractions": ((5, 0.5), (10, 0.25)), "f_beyond": 0.1, "rehearsal": 0.25, "confidence_weighting": True},
+    # second round, after the first showed confidence weighting helping most and k = 25 still losing
+    "conf_f67": {"fractions": ((5, 0.67), (10, 0.25)), "f_beyond": 0.05, "rehearsal": 0.25, "confidence_weighting": True},
+    "conf_r50": {"fractions": ((5, 0.5), (10, 0.25)), "f_beyond": 0.05, "rehearsal": 0.5, "confidence_weighting": True},
+    "conf_f05": {"fractions": ((5, 0.5), (10, 0.25)), "f_beyond": 0.05, "rehearsal": 0.0, "confidence_weighting": True},
+}
+
+
+def write_real_npz(path: str) -> None:
+    """Render, encode and decode the procedural set exactly as :mod:`bench.augmentation_gain` does; save it."""
+    from bench.augmentation_gain import CLIP, SOURCE
+    from evaluation.judge import load_clips
+    from pipelines import ClipDataset, prepare_procedural
+    from schemas.config import BeamConfig
+
+    real = prepare_procedural(SOURCE, CLIP, Path(path).with_suffix("") / "real", BeamConfig()).parent
+    train, test = ClipDataset(real, split="train"), ClipDataset(real, split="test")
+    (tv, tl), (sv, sl) = load_clips(train), load_clips(test)
+    names = [train.class_names[i] for i in range(len(train.class_names))]
+    np.savez_compressed(path, train_videos=tv, train_labels=tl, test_videos=sv, test_labels=sl, class_names=np.array(names))
+
+
+def first_per_class(labels: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the first ``k`` clips of each class (the nested k-shot subset of ``ClipDataset.first_per_class``)."""
+    keep = np.concatenate([np.flatnonzero(labels == c)[:k] for c in np.unique(labels)])
+    return np.sort(keep)
+
+
+def run_regime(args, k: int, real: dict, device: torch.device) -> dict:
+    from generators import train
+    from generators.checkpoint import load_generator
+    from generators.sampling import sample
+    from pipelines.dataset.mixing import (
+        ArrayClips,
+        ClipTransform,
+        MixedClips,
+        MixRecipe,
+    )
+    from schemas.config import ClipFormat, ModelConfig, TrainConfig
+
+    names = {i: str(n) for i, n in enumerate(real["class_names"])}
+    transform = ClipTransform(crop_scale=(0.8, 1.0), brightness=0.1, contrast=0.1)
+    spec = RecognizerSpec(channels=args.recognizer_channels, steps=args.recognizer_steps)
+    train_labels = real["train_labels"]
+    keep = first_per_class(train_labels, k)
+    real_k = ArrayClips(real["train_videos"][keep], train_labels[keep], names, f"real k={k}")
+    test_v, test_l = real["test_videos"], real["test_labels"]
+
+    started = time.perf_counter()
+    cfg = TrainConfig(steps=args.generator_steps, batch_size=16, precision=args.precision, device=device.type,
+                      checkpoint_every=args.generator_steps, model=ModelConfig(z_dim=128, channels=32))  # fmt: skip
+    clip = ClipFormat(frames=FRAMES, size=SIZE, fps=8)
+    ckpt = train(real_k, list(names.values()), cfg, clip, Path(args.workdir) / f"k{k}" / "generator.pt")
+    generator_s = time.perf_counter() - started
+    G, _ = load_generator(ckpt, device)
+    labels = [c for c in names for _ in range(args.synthetic_per_class)]
+    seeds = [1_000_000 + i for i in range(len(labels))]
+    videos = sample(G, labels, seeds, device=device, precision=args.precision).videos
+    synthetic = ArrayClips(videos, labels, names, f"synthetic k={k}")
+    log.info("k=%d: generator %.0f s, %d synthetic clips", k, generator_s, len(labels))
+
+    def stages(data: MixedClips, recipe: MixRecipe | None) -> list[Stage]:
+        if recipe is None:
+            return [Stage(data.batches(spec.batch_size), spec.steps)]
+        mixed, rehearse = recipe.split_steps(spec.steps)
+        out = [Stage(data.batches(spec.batch_size), mixed)]
+        if rehearse:
+            real_only = MixedClips(real_k, transform=transform, seed=data.seed, weights=True)
+            out.append(Stage(real_only.batches(spec.batch_size), rehearse))
+        return out
+
+    arms: dict[str, list[float]] = {"real_only": [], **{name: [] for name in args.candidates}}
+    for seed in args.seeds:
+        net = train_recognizer(stages(MixedClips(real_k, transform=transform, seed=seed, weights=True), None),
+                               len(names), FRAMES, SIZE, spec, seed, device)  # fmt: skip
+        arms["real_only"].append(top1(net, test_v, test_l, device))
+        probs = embed(net, videos, device, "fp32").probs
+        p_intended = probs[np.arange(len(labels)), labels]
+        for name in args.candidates:
+            recipe = MixRecipe(**CANDIDATES[name])
+            f = recipe.synthetic_fraction(k)
+            weights = [p_intended] if recipe.confidence_weighting else None
+            data = MixedClips(real_k, [synthetic], f, transform=transform, seed=seed, weights=True, synthetic_weights=weights)
+            net = train_recognizer(stages(data, recipe), len(names), FRAMES, SIZE, spec, seed, device)
+            arms[name].append(top1(net, test_v, test_l, device))
+            log.info("k=%d seed=%d %s: real %.3f, mixed %.3f", k, seed, name, arms["real_only"][-1], arms[name][-1])
+    result = {
+        "k": k, "real_clips": len(real_k), "synthetic_clips": len(labels), "generator_train_s": round(generator_s, 1),
+        "real_only": spread(arms["real_only"]),
+        "candidates": {
+            name: {"accuracy": spread(arms[name]),
+                   "gain_points": spread([100 * (m - r) for r, m in zip(arms["real_only"], arms[name])], 2),
+                   "synthetic_fraction": MixRecipe(**CANDIDATES[name]).synthetic_fraction(k)}
+            for name in args.candidates
+        },
+        "total_s": round(time.perf_counter() - started, 1),
+    }  # fmt: skip
+    return result
+
+
+def settings(args) -> dict:
+    return {
+        "data": "procedural set, 8 classes, clips 16x32x32 at 8 fps, source seed 0; real clips rendered, H.264-encoded and "
+        "decoded by the product (--write-real-npz); synthetic clips sampled straight from the generator (no H.264)",
+        "generator": f"two-stream VGAN z_dim 128, channels 32, batch 16, {args.generator_steps} steps "
+        f"{args.precision}, trained on the k clips per class",
+        "recognizer": RecognizerSpec(channels=args.recognizer_channels, steps=args.recognizer_steps).describe(),
+        "synthetic_per_class": args.synthetic_per_class,
+        "seeds": args.seeds,
+        "candidates": {n: CANDIDATES[n] for n in args.candidates},
+        "device": args.device,
+    }
+
+
+def plot(result: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    regimes = sorted(result["regimes"], key=lambda r: r["k"])
+    ks = [r["k"] for r in regimes]
+    fig, ax = plt.subplots(figsize=(6, 3.8), dpi=120)
+    for name in regimes[0]["candidates"]:
+        means = [r["candidates"][name]["gain_points"]["mean"] for r in regimes]
+        stds = [r["candidates"][name]["gain_points"]["std"] for r in regimes]
+        ax.errorbar(ks, means, yerr=stds, marker="o", capsize=3, label=name)
+    ax.axhline(0, color="grey", linestyle=":")
+    ax.set_xscale("log")
+    ax.set_xticks(ks, [str(k) for k in ks])
+    ax.set_xlabel("real training clips per class (k)")
+    ax.set_ylabel("gain on held-out real clips (points)")
+    ax.set_title("Mixing recipes, procedural set (mean ± std over seeds)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def merge(paths: list[str], name: str) -> None:
+    from bench.common import RESULTS, table, write_result
+
+    parts = [json.loads(Path(p).read_text()) for p in paths]
+    result = {"regimes": sorted([r for p in parts for r in p["regimes"]], key=lambda r: r["k"]),
+              "settings": parts[0]["settings"], "total_s": round(sum(p["total_s"] for p in parts), 1)}  # fmt: skip
+    rows = []
+    for r in result["regimes"]:
+        for cand, c in r["candidates"].items():
+            g = c["gain_points"]
+            rows.append([r["k"], cand, f"{c['synthetic_fraction']:g}", f"{100 * r['real_only']['mean']:.1f} ± {100 * r['real_only']['std']:.1f}",
+                         f"{100 * c['accuracy']['mean']:.1f} ± {100 * c['accuracy']['std']:.1f}", f"{g['mean']:+.1f} ± {g['std']:.1f}"])  # fmt: skip
+    print(table(["k/class", "recipe", "f", "real only %", "mixed %", "gain (points)"], rows, [8, 22, 6, 14, 14, 14]))
+    path = write_result(name, result, note="top-1 on held-out real clips; mean ± std over seeds; gain per seed, same seed both arms")
+    plot(result, RESULTS / f"{name}.png")
+    print(f"wrote {path} and {RESULTS / f'{name}.png'}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--real-npz", help="decoded real clips (from --write-real-npz)")
+    parser.add_argument("--write-real-npz", help="render the procedural set with the product and save it here; then exit")
+    parser.add_argument("--merge", nargs="+", help="merge per-regime result files into bench/results/<name>.json/.png")
+    parser.add_argument("--regimes", type=int, nargs="+", default=[5, 10, 25, 0], help="k per class; 0 = all")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--candidates", nargs="+", default=list(CANDIDATES), choices=list(CANDIDATES))
+    parser.add_argument("--generator-steps", type=int, default=2000)
+    parser.add_argument("--recognizer-steps", type=int, default=300)
+    parser.add_argument("--recognizer-channels", type=int, default=16)
+    parser.add_argument("--synthetic-per-class", type=int, default=64)
+    parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--workdir", default="/tmp/vgan-augmentation-gain-recipe")
+    parser.add_argument("--out", default="augmentation_gain_recipe_part.json", help="per-run result file (written as it goes)")
+    parser.add_argument("--name", default="augmentation_gain_recipe", help="results name for --merge")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", force=True)
+    if args.write_real_npz:
+        return write_real_npz(args.write_real_npz)
+    if args.merge:
+        return merge(args.merge, args.name)
+    data = np.load(args.real_npz)
+    real = {k: data[k] for k in data.files}
+    device = torch.device(args.device)
+    all_k = int(np.bincount(real["train_labels"]).min())
+    result = {"regimes": [], "settings": settings(args), "total_s": 0.0}
+    for k in args.regimes:
+        regime = run_regime(args, all_k if k == 0 else k, real, device)
+        result["regimes"].append(regime)
+        result["total_s"] = round(result["total_s"] + regime["total_s"], 1)
+        Path(args.out).write_text(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()
