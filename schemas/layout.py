@@ -13,6 +13,9 @@ checks it::
         shards/shard-000000.tar
         validation/            Great Expectations results and Data Docs
         preview/<class>.png|gif
+        exports/               surveillance labels for other tools (clips with actors only)
+          mot/<key>/           MOTChallenge sequence: seqinfo.ini, gt/gt.txt, img1/000001.jpg ...
+          coco-video.json      COCO-style video JSON: videos, images (frames), annotations with track_id
       latest                   names the newest version; moved last
       .candidates/<run_key>/   a version being built (same layout, plus _parts/)
       .cache/<step>-<key>/     real clips, generator and judge of earlier runs
@@ -38,6 +41,9 @@ PARTS_DIR = "_parts"
 VALIDATION_DIR = "validation"
 PREVIEW_DIR = "preview"
 QUARANTINE = "quarantine.json"
+EXPORTS_DIR = "exports"
+MOT_DIR = f"{EXPORTS_DIR}/mot"
+COCO_VIDEO = f"{EXPORTS_DIR}/coco-video.json"
 LATEST = "latest"
 CANDIDATES = ".candidates"
 CACHE = ".cache"
@@ -66,3 +72,8 @@ def candidate_dir(dataset_dir: str | Path, run_key: str) -> Path:
 def cache_dir(dataset_dir: str | Path, step: str, key: str) -> Path:
     """Where a cached step (``real``, ``generator``, ``judge``) keeps its output for configuration ``key``."""
     return Path(dataset_dir) / CACHE / f"{step}-{key}"
+
+
+def mot_sequence(key: str) -> str:
+    """A clip's MOTChallenge sequence folder relative to its version folder."""
+    return f"{MOT_DIR}/{key}"
