@@ -24,7 +24,8 @@ ACTOR_TYPE = pa.struct(
         pa.field("label_name", pa.string(), nullable=False),
         # Per frame: x0, y0, x1, y1 in pixels (exclusive right/bottom), clipped to the frame; null where the
         # actor is wholly off-frame. Occluded frames keep their box (as MOTChallenge does) with a low visibility.
-        pa.field("boxes", pa.list_(pa.list_(pa.float32(), 4)), nullable=False),
+        # A variable-size list: Parquet gives a fixed-size list with null entries back damaged (pyarrow 25).
+        pa.field("boxes", pa.list_(pa.list_(pa.float32())), nullable=False),
         # Per frame: share of the actor's own pixels that are inside the frame and not covered by an actor in front.
         pa.field("visibility", pa.list_(pa.float32()), nullable=False),
         # First and last frame (0-based, inclusive) in which the actor moves; null if it never does.

@@ -283,3 +283,44 @@ def test_exports_load_in_pycocotools_and_motmetrics(composited, tmp_path):
     overall = summary.loc["OVERALL"]
     assert overall["num_objects"] == expected_boxes and overall["num_misses"] == 1 and overall["num_switches"] == 0
     assert overall["mota"] == pytest.approx(1 - 1 / expected_boxes)
+
+
+def test_the_gate_checks_actor_labels_with_great_expectations(composited, tmp_path):
+    from pipelines.dataset.index_io import read_index, write_index
+    from pipelines.release.actor_checks import box_coverage_figure
+    from pipelines.release.validate import validate_index
+    from schemas.expectations import IndexExpectations
+
+    out, *_ = composited
+    spec = IndexExpectations(class_names=["walk", "wave"], counts={"walk": 3, "wave": 3}, frames=8, height=32,
+                             width=32, fps=8.0, origin="synthetic", actors=True)
+    good = validate_index(out / "index.parquet", spec, tmp_path / "good")
+    assert good.success, good.failed
+
+    rows = read_index(out / "index.parquet").to_pylist()
+    rows[0]["actors"][0]["boxes"][0] = [-3.0, 0.0, 5.0, 5.0]  # outside the frame
+    rows[1]["actors"][1]["track_id"] = rows[1]["actors"][0]["track_id"]  # a repeated track id
+    rows[2]["actors"][0]["event_end"] = 8  # past the last frame
+    rows[3]["actors"][0]["visibility"][0] = 1.5
+    bad = validate_index(write_index(rows, tmp_path / "bad.parquet"), spec, tmp_path / "bad")
+    assert not bad.success
+    failed = "\n".join(bad.failed)
+    for column in ("actor_boxes_inside", "actor_track_ids_unique", "actor_spans_inside", "actor_visibility_valid"):
+        assert column in failed
+    assert sum(column in line for line in bad.failed for column in ("actor_",)) == 4  # one failure each, no more
+
+    figure = box_coverage_figure(read_index(out / "index.parquet"), 0.9)
+    values = [r["box_coverage"] for r in rows]
+    assert figure.value == pytest.approx(sum(values) / len(values)) and figure.samples == {"synthetic": 6}
+
+
+def test_actor_rows_with_off_frame_frames_survive_the_index(tmp_path):
+    from pipelines.dataset.index_io import read_index, write_index
+
+    actor = _rectangle_actor(size=40, left=0, width=4, step=4)
+    out = composite(np.full((24, 24, 3), 100, np.uint8), [actor], [Placement(x=20, y=20, height=8.0)])
+    row = {"key": "syn-c000-000000", "label": 0, "label_name": "class0", "origin": "synthetic", "split": "train",
+           "shard": "shards/shard-000000.tar", "offset": 512, "size": 10, "sha256": "0" * 64, "frames": 8,
+           "height": 24, "width": 24, "fps": 8.0, "codec": "h264", "actors": [t.row() for t in out.tracks]}
+    back = read_index(write_index([row], tmp_path / "index.parquet")).to_pylist()[0]["actors"][0]
+    assert back["boxes"][5:] == [None, None, None] and back["boxes"][4] == [20.0, 12.0, 24.0, 20.0]

@@ -20,11 +20,16 @@ BACKGROUND = (24, 24, 24)
 TEXT = (235, 235, 235)
 
 
-def contact_sheet(videos: list[np.ndarray], title: str, path: str | Path, frames_per_clip: int = 8) -> Path:
+def contact_sheet(videos: list[np.ndarray], title: str, path: str | Path, frames_per_clip: int = 8,
+                  tracks: list[list[dict]] | None = None, scale: int = 1) -> Path:
     """Write a PNG with one row per clip and ``frames_per_clip`` frames per row under a title strip.
 
     Every video is uint8 ``(T, H, W, 3)`` and all share ``H`` and ``W``; clips
     with fewer than ``frames_per_clip`` frames repeat frames rather than fail.
+    ``tracks`` (per clip, its ``actors`` as the index holds them) draws each
+    actor's box in a colour of its own with its track id, so a reviewer sees
+    the labels on the pixels; ``scale`` enlarges frames (nearest neighbour)
+    so that small clips leave room for them.
     """
     if not videos:
         raise ValueError("contact_sheet needs at least one video")
@@ -35,6 +40,11 @@ def contact_sheet(videos: list[np.ndarray], title: str, path: str | Path, frames
     height, width = videos[0].shape[1:3]
     if any(v.shape[1:3] != (height, width) for v in videos):
         raise ValueError(f"all videos must be {height}x{width}, got {[v.shape[1:3] for v in videos]}")
+    if tracks is not None and len(tracks) != len(videos):
+        raise ValueError(f"got tracks for {len(tracks)} clips but {len(videos)} videos")
+    if scale < 1:
+        raise ValueError(f"scale must be a positive integer, got {scale}")
+    height, width = height * scale, width * scale
 
     font = ImageFont.load_default()
     strip = _text_height(font, title) + 2 * GAP + 2
@@ -49,10 +59,31 @@ def contact_sheet(videos: list[np.ndarray], title: str, path: str | Path, frames
         picks = np.linspace(0, len(video) - 1, frames_per_clip).round().astype(int)
         y = strip + GAP + row * (height + GAP)
         for col, t in enumerate(picks):
-            sheet.paste(Image.fromarray(video[t]), (GAP + col * (width + GAP), y))
+            frame = Image.fromarray(video[t])
+            if scale > 1:
+                frame = frame.resize((width, height), Image.Resampling.NEAREST)
+            if tracks is not None:
+                _draw_boxes(frame, tracks[row] or [], int(t), scale, font)
+            sheet.paste(frame, (GAP + col * (width + GAP), y))
     with atomic_open(path) as f:
         sheet.save(f, format="PNG")
     return Path(path)
+
+
+TRACK_COLOURS = ((255, 64, 64), (64, 220, 64), (80, 140, 255), (255, 220, 0), (255, 64, 255), (0, 230, 230))
+
+
+def _draw_boxes(frame: Image.Image, actors: list[dict], t: int, scale: int, font) -> None:
+    """Each actor's box at frame ``t`` with its track id; none where it is off-frame."""
+    draw = ImageDraw.Draw(frame)
+    for actor in actors:
+        box = actor["boxes"][t]
+        if box is None:
+            continue
+        colour = TRACK_COLOURS[(actor["track_id"] - 1) % len(TRACK_COLOURS)]
+        x0, y0, x1, y1 = (v * scale for v in box)
+        draw.rectangle((x0, y0, x1 - 1, y1 - 1), outline=colour)
+        draw.text((x0 + 2, y0 + 1), str(actor["track_id"]), fill=colour, font=font)
 
 
 def animated_preview(video: np.ndarray, path: str | Path, fps: float) -> Path:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from pipelines.release.preview import animated_preview, contact_sheet
+from pipelines.dataset.index_io import read_index
 from pipelines.dataset.reader import ClipDataset
 from pipelines.dataset.shards import sha256_file
 from schemas.atomic import write_text_atomic
@@ -34,9 +35,14 @@ def published_versions(dataset_dir: str | os.PathLike) -> list[str]:
     return sorted((p.name for p in root.iterdir() if VERSION_PATTERN.match(p.name)), key=lambda n: int(n[1:]))
 
 
-def write_previews(version_dir: Path, class_names: list[str], per_class: int, fps: float) -> list[Path]:
-    """One contact sheet (PNG) per class and one animated GIF per class under ``preview/``."""
+def write_previews(version_dir: Path, class_names: list[str], per_class: int, fps: float, boxes: bool = False) -> list[Path]:
+    """One contact sheet (PNG) per class and one animated GIF per class under ``preview/``.
+
+    With ``boxes`` the sheets draw every actor's box and track id (surveillance
+    clips), on frames enlarged to at least 128 pixels so the labels fit.
+    """
     data = ClipDataset(version_dir)
+    actors = _actors_by_key(version_dir) if boxes else {}
     by_label: dict[int, list[int]] = {}
     for i, label in enumerate(data.labels):
         by_label.setdefault(label, []).append(i)
@@ -44,9 +50,17 @@ def write_previews(version_dir: Path, class_names: list[str], per_class: int, fp
     for label, items in sorted(by_label.items()):
         name = class_names[label]
         videos = [data.video(i) for i in items[:per_class]]
-        out.append(contact_sheet(videos, f"{label}: {name}", version_dir / PREVIEW_DIR / f"{name}.png"))
+        tracks = [actors.get(data.rows[i]["key"]) for i in items[:per_class]] if boxes else None
+        scale = max(1, -(-128 // videos[0].shape[1])) if boxes else 1
+        out.append(contact_sheet(videos, f"{label}: {name}", version_dir / PREVIEW_DIR / f"{name}.png",
+                                 tracks=tracks, scale=scale))
         out.append(animated_preview(videos[0], version_dir / PREVIEW_DIR / f"{name}.gif", fps))
     return out
+
+
+def _actors_by_key(version_dir: Path) -> dict[str, list[dict] | None]:
+    table = read_index(version_dir / INDEX).select(["key", "actors"])
+    return {row["key"]: row["actors"] for row in table.to_pylist()}
 
 
 def checksums(version_dir: Path) -> tuple[FileEntry, list[FileEntry]]:

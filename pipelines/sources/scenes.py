@@ -47,6 +47,11 @@ def load_scenes(folder: str | os.PathLike, size: int) -> list[Scene]:
     A folder without a usable file, or a file that cannot be read, is an error
     that names it: a scene the user asked for must not silently go missing.
     """
+    return [load_scene(p, size) for p in scene_files(folder)]
+
+
+def scene_files(folder: str | os.PathLike) -> list[Path]:
+    """The scene files directly in ``folder``, by name; an error naming the folder if it has none."""
     root = Path(folder)
     if not root.is_dir():
         raise ValueError(f"scene folder {root} does not exist or is not a folder")
@@ -54,7 +59,7 @@ def load_scenes(folder: str | os.PathLike, size: int) -> list[Scene]:
     if not files:
         raise ValueError(f"scene folder {root} holds no image ({', '.join(IMAGE_EXTENSIONS)}) "
                          f"or video ({', '.join(VIDEO_EXTENSIONS)})")
-    return [load_scene(p, size) for p in files]
+    return files
 
 
 def load_scene(path: str | os.PathLike, size: int) -> Scene:
@@ -103,3 +108,17 @@ def _sha256_file(path: Path) -> str:
         while block := f.read(1 << 20):
             h.update(block)
     return h.hexdigest()
+
+
+def scenes_fingerprint(folder: str | os.PathLike | None) -> str:
+    """A cheap key of a scene folder's files (names, sizes, modification times), so new scenes mean a new run.
+
+    Empty for the built-in rooms, which the configuration fully determines.
+    """
+    if folder is None:
+        return ""
+    h = hashlib.sha256()
+    for p in scene_files(folder):
+        st = p.stat()
+        h.update(f"{p.name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()[:16]
