@@ -100,3 +100,19 @@ def test_help_shows_the_source_kinds_and_the_ucf101_shortcut(capsys):
     assert "--source-kind {procedural,ucf101,hmdb51,kinetics,folder}" in out
     assert "--ucf101-root DIR" in out and "--source-sampling-clips-per-video" in out
     assert "--source-csv STR annotation CSV: label,youtube_id,time_start,time_end,split [kinetics] (required)" in out
+
+
+def test_scenes_turns_surveillance_on_and_a_bad_folder_is_named_before_a_run(capsys, tmp_path):
+    demo = build_config("augment-demo", {})
+    assert demo.surveillance is None
+    config = build_config("augment-demo", {("surveillance", "scenes"): str(tmp_path)})
+    assert config.surveillance is not None and config.surveillance.scenes == str(tmp_path)
+    assert build_config("augment-surveillance", {}).surveillance.scenes is None  # built-in rooms
+    empty = tmp_path / "cameras"
+    empty.mkdir()
+    out = tmp_path / "out"
+    assert main(["run", "augment-surveillance", "--output-root", str(out), "--scenes", str(empty)]) == 2
+    assert "cameras holds no image" in capsys.readouterr().err and not out.exists()
+    assert main(["run", "augment-surveillance", "--surveillance-min-actors", "4",
+                 "--surveillance-max-actors", "2"]) == 2
+    assert "surveillance" in capsys.readouterr().err
