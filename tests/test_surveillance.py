@@ -324,3 +324,15 @@ def test_actor_rows_with_off_frame_frames_survive_the_index(tmp_path):
            "height": 24, "width": 24, "fps": 8.0, "codec": "h264", "actors": [t.row() for t in out.tracks]}
     back = read_index(write_index([row], tmp_path / "index.parquet")).to_pylist()[0]["actors"][0]
     assert back["boxes"][5:] == [None, None, None] and back["boxes"][4] == [20.0, 12.0, 24.0, 20.0]
+
+
+def test_box_coverage_forgives_the_soft_edge_of_a_scaled_mask_and_nothing_more():
+    from generators.composite import box_coverage
+
+    actor = _rectangle_actor(step=1, colour=0.9)  # moving a pixel a frame: its footprint is 11 wide
+    scene = np.full((40, 40, 3), 30, np.uint8)
+    out = composite(scene, [actor], [Placement(20, 30, 5.0)])  # shrunk to 5/8: a soft pixel round the edges
+    boxes = [t.boxes for t in out.tracks]
+    assert box_coverage(out.video, scene, boxes, margin=0) < 0.95 and out.box_coverage == 1.0
+    shrunk = [b + np.array([1, 1, -1, -1], np.float32) for b in boxes]  # boxes a pixel too small: a real miss
+    assert box_coverage(out.video, scene, shrunk) < 1.0
