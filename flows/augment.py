@@ -70,6 +70,8 @@ def _step_inputs(step: str, config: AugmentConfig) -> dict:
         parts["train"] = config.train
     if step == "generate":
         parts["generate"] = config.generate
+        if config.surveillance is not None:
+            parts["surveillance"] = config.surveillance
     if step == "judge":
         parts["judge"] = config.quality.judge
     return {k: v.model_dump(mode="json") for k, v in parts.items()}
@@ -156,11 +158,18 @@ def train_judge(config: AugmentConfig, real_dir: str, class_names: list[str]) ->
 
 @task(retries=2, retry_delay_seconds=5, cache_policy=NONE)
 def generate_candidate(config: AugmentConfig, checkpoint: str, run_key: str) -> str:
-    """Generate the planned clips into a candidate folder; finished shards of a crashed run are reused."""
+    """Generate the planned clips into a candidate folder; finished shards of a crashed run are reused.
+
+    With ``config.surveillance`` the clips are generated actors composited into camera scenes.
+    """
     from pipelines import generate_dataset
+    from pipelines.jobs.composite import composite_dataset
 
     out = candidate_dir(_dataset_dir(config), run_key)
-    generate_dataset(checkpoint, config.generate, out, config.beam)
+    if config.surveillance is not None:
+        composite_dataset(checkpoint, config.generate, config.surveillance, out, config.beam)
+    else:
+        generate_dataset(checkpoint, config.generate, out, config.beam)
     return str(out)
 
 
@@ -229,6 +238,7 @@ def augment(config: AugmentConfig) -> str:
     from pipelines.dataset.reader import class_names as real_class_names
     from pipelines.release.candidate import published_by_identical_run
     from pipelines.release.publish import candidate_lock, published_versions
+    from pipelines.sources.scenes import scenes_fingerprint
 
     logger = get_run_logger()
     config = _with_deployment_config(config)
@@ -238,7 +248,8 @@ def augment(config: AugmentConfig) -> str:
     checkpoint = _fresh(train_generator, config, real_dir, class_names)
     judge = _fresh(train_judge, config, real_dir, class_names)
     info = read_checkpoint_info(checkpoint)
-    run_key = fingerprint(_step_inputs("generate", config), Path(checkpoint).name, info.sha256)
+    scenes = scenes_fingerprint(config.surveillance.scenes) if config.surveillance else ""
+    run_key = fingerprint(_step_inputs("generate", config), Path(checkpoint).name, info.sha256, scenes)
     # One identical run at a time per candidate; the next one takes the version the first published.
     with candidate_lock(_dataset_dir(config), run_key):
         done = published_by_identical_run(config, info.sha256, published_before)

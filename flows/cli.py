@@ -229,6 +229,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--ucf101-root", metavar="DIR", default=argparse.SUPPRESS,
                      help="UCF-101 as released: the folder of class folders (or its parent); "
                           "same as --source-kind ucf101 --source-root DIR")
+    run.add_argument("--scenes", metavar="DIR", default=argparse.SUPPRESS,
+                     help="composite actors into these camera scenes (one image or video per camera); "
+                          "same as --surveillance-scenes DIR")
     sub.add_parser("serve", help="serve every deployment of prefect.yaml (schedules included) on the Prefect API")
     verify = sub.add_parser("verify", help="re-check a published version's checksums and decode its clips")
     verify.add_argument("version", help="a version folder, or a dataset folder (its `latest` is checked)")
@@ -262,6 +265,8 @@ def main(argv: list[str] | None = None) -> int:
     overrides = {path: getattr(args, dest) for dest, path in dests.items() if hasattr(args, dest)}
     if hasattr(args, "ucf101_root"):
         overrides.update({("source", "kind"): "ucf101", ("source", "root"): args.ucf101_root})
+    if hasattr(args, "scenes"):
+        overrides[("surveillance", "scenes")] = args.scenes
     try:
         config = build_config(args.deployment, overrides)
     except ValidationError as exc:
@@ -284,6 +289,14 @@ def main(argv: list[str] | None = None) -> int:
         problem = writable_folder_problem(config.output_root)  # before Beam, which would retry and print pages
         if problem:
             print(f"invalid --output-root: {problem}", file=sys.stderr)
+            return 2
+    if config.surveillance is not None and config.surveillance.scenes:
+        from pipelines.sources.scenes import scene_files
+
+        try:  # listing decodes nothing: a wrong folder is reported before a flow run starts
+            scene_files(config.surveillance.scenes)
+        except ValueError as exc:
+            print(f"invalid scenes: {exc}", file=sys.stderr)
             return 2
     from flows.augment import ValidationFailed, augment
 

@@ -27,7 +27,7 @@ from torch import nn
 from generators.device import autocast, resolve_precision
 from generators.video import to_uint8
 
-__all__ = ["CHUNK", "SampleBatch", "latents", "sample"]
+__all__ = ["CHUNK", "LayerBatch", "SampleBatch", "latents", "sample", "sample_layers"]
 
 CHUNK = 8  # clips per network call; fixed so that results do not depend on the request's batch size
 
@@ -38,6 +38,15 @@ class SampleBatch:
 
     videos: np.ndarray  # uint8 (B, T, H, W, 3)
     masks: np.ndarray  # float32 (B, T, H, W) in [0, 1]; 1 = foreground
+
+
+@dataclass(frozen=True)
+class LayerBatch:
+    """The generator's layers of each clip, in I/O layout, for compositing actors into other scenes."""
+
+    foregrounds: np.ndarray  # float32 (B, T, H, W, 3) in [0, 1]
+    masks: np.ndarray  # float32 (B, T, H, W) in [0, 1]; 1 = foreground
+    backgrounds: np.ndarray  # float32 (B, H, W, 3) in [0, 1]: the scene the generator lit its actor for
 
 
 def latents(seeds: Sequence[int], z_dim: int, truncation: float = 1.0) -> torch.Tensor:
@@ -73,6 +82,45 @@ def sample(
     AVX-512 BF16 and on recent GPUs) or ``"fp32"``; it is part of what a clip
     is a function of, so record it beside the seed.
     """
+    videos, masks = [], []
+    for parts in _chunks(G, labels, seeds, truncation, device, precision):
+        videos.append(to_uint8(parts.video))
+        masks.append(parts.mask[:, 0].float().cpu().numpy())
+    n, t, s = len(labels), G.frames, G.size
+    if n == 0:
+        return SampleBatch(np.empty((0, t, s, s, 3), np.uint8), np.empty((0, t, s, s), np.float32))
+    return SampleBatch(np.concatenate(videos)[:n], np.concatenate(masks)[:n])
+
+
+def sample_layers(
+    G: nn.Module,
+    labels: Sequence[int],
+    seeds: Sequence[int],
+    truncation: float = 1.0,
+    *,
+    device: str | torch.device = "cpu",
+    precision: str = "auto",
+) -> LayerBatch:
+    """Like :func:`sample`, but the foreground, mask and background apart, as floats in [0, 1].
+
+    The same ``(label, seed)`` gives the layers that :func:`sample` blends into its clip,
+    so an actor composited elsewhere is the very actor of the generator's own clip.
+    """
+    fgs, masks, bgs = [], [], []
+    for parts in _chunks(G, labels, seeds, truncation, device, precision):
+        fgs.append(((parts.foreground.float() + 1) / 2).permute(0, 2, 3, 4, 1).cpu().numpy())
+        masks.append(parts.mask[:, 0].float().cpu().numpy())
+        bgs.append(((parts.background.float() + 1) / 2).permute(0, 2, 3, 1).cpu().numpy())
+    n, t, s = len(labels), G.frames, G.size
+    if n == 0:
+        return LayerBatch(np.empty((0, t, s, s, 3), np.float32), np.empty((0, t, s, s), np.float32),
+                          np.empty((0, s, s, 3), np.float32))
+    return LayerBatch(np.concatenate(fgs)[:n], np.concatenate(masks)[:n], np.concatenate(bgs)[:n])
+
+
+def _chunks(G: nn.Module, labels: Sequence[int], seeds: Sequence[int], truncation: float,
+            device: str | torch.device, precision: str):
+    """The network's parts for ``(labels, seeds)``, :data:`CHUNK` clips per call (the last chunk padded)."""
     if len(labels) != len(seeds):
         raise ValueError(f"got {len(labels)} labels but {len(seeds)} seeds")
     device = torch.device(device)
@@ -85,19 +133,14 @@ def sample(
         raise ValueError(f"labels {bad} outside [0, {G.num_classes})")
 
     n = len(labels)
-    t, s = G.frames, G.size
     if n == 0:
-        return SampleBatch(np.empty((0, t, s, s, 3), np.uint8), np.empty((0, t, s, s), np.float32))
+        return
     z = latents(seeds, G.z_dim, truncation)
     y = torch.tensor([int(v) for v in labels], dtype=torch.long)
     pad = -n % CHUNK
     z = torch.cat([z, z[:1].expand(pad, -1)])
     y = torch.cat([y, y[:1].expand(pad)])
 
-    videos, masks = [], []
     with torch.inference_mode(), autocast(device, precision):
         for i in range(0, n + pad, CHUNK):
-            parts = G.forward_parts(z[i : i + CHUNK].to(device), y[i : i + CHUNK].to(device))
-            videos.append(to_uint8(parts.video))
-            masks.append(parts.mask[:, 0].float().cpu().numpy())
-    return SampleBatch(np.concatenate(videos)[:n], np.concatenate(masks)[:n])
+            yield G.forward_parts(z[i : i + CHUNK].to(device), y[i : i + CHUNK].to(device))

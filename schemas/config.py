@@ -399,6 +399,30 @@ class ValueConfig(_Strict):
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="device of the recognizers")
 
 
+class SurveillanceConfig(_Strict):
+    """Generated actors composited into static camera scenes, with per-actor tracks (docs/surveillance.md)."""
+
+    scenes: str | None = Field(None, description="folder of camera scenes (one image or video each); None = built-in rooms")
+    procedural_scenes: int = Field(8, ge=1, le=4096, description="built-in rooms to use when no folder is given")
+    scene_seed: int = Field(0, ge=0, description="seed of the built-in rooms")
+    min_actors: int = Field(1, ge=1, le=16, description="fewest actors per clip")
+    max_actors: int = Field(3, ge=1, le=16, description="most actors per clip")
+    horizon: float = Field(0.3, ge=0, lt=1, description="row (share of the height) where people vanish, for user scenes")
+    height_at_bottom: float = Field(
+        0.5, gt=0, le=2, description="a person's height, as a share of the frame height, with feet on the bottom row")
+    farthest_feet: float = Field(
+        0.4, gt=0, le=1, description="highest feet row actors stand at, as a share of the way from horizon to bottom")
+    nearest_feet: float = Field(1.0, gt=0, le=1.5, description="lowest feet row (share of the height); >1 cuts feet off")
+    min_box_coverage: float = Field(
+        0.9, ge=0, le=1, description="least mean share of the pixels actors change that lie inside their boxes")
+
+    @model_validator(mode="after")
+    def _actor_range(self) -> "SurveillanceConfig":
+        if self.min_actors > self.max_actors:
+            raise ValueError(f"min_actors {self.min_actors} exceeds max_actors {self.max_actors}")
+        return self
+
+
 class AugmentConfig(_Strict):
     """Everything one run of the augment flow needs."""
 
@@ -413,6 +437,8 @@ class AugmentConfig(_Strict):
     publish: PublishConfig = Field(default_factory=PublishConfig)
     quality: QualityConfig = Field(default_factory=QualityConfig)
     value: ValueConfig = Field(default_factory=ValueConfig)
+    surveillance: SurveillanceConfig | None = Field(
+        None, description="composite generated actors into camera scenes with per-actor tracks; None = plain clips")
 
     @field_validator("output_root")
     @classmethod

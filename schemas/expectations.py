@@ -58,6 +58,7 @@ class IndexExpectations:
     origin: str
     codec: str = "h264"
     measured: bool = False
+    actors: bool = False  # surveillance clips: per-actor labels are checked (pipelines/release/actor_checks.py)
 
     def __post_init__(self) -> None:
         # A wrong plan would make every check meaningless, so refuse it up front.
@@ -83,6 +84,7 @@ class IndexExpectations:
             width=config.clip.size,
             fps=config.clip.fps,
             origin="synthetic",
+            actors=config.surveillance is not None,
         )
 
     @property
@@ -102,13 +104,14 @@ def build_suite(spec: IndexExpectations, name: str) -> "gx.ExpectationSuite":
 
     total = sum(spec.counts.values())
     expectations = [
-        *_structure(),
+        *_structure(spec),
         *_labels(spec),
         *_counts(spec, total),
         *_clip_format(spec),
         *_payload(),
         *_provenance(spec.origin),
         *(_per_clip_quality(spec) if spec.measured else []),
+        *(_actor_labels() if spec.actors else []),
     ]
     # Passed to the constructor rather than add_expectation(), which looks up the
     # "current" GX context and so fails (or binds to a stranger's) outside one.
@@ -128,13 +131,13 @@ def build_suite(spec: IndexExpectations, name: str) -> "gx.ExpectationSuite":
     return suite
 
 
-def _structure() -> list:
-    """Columns exactly as the schema says, every required value present, keys unique."""
+def _structure(spec: IndexExpectations) -> list:
+    """Columns exactly as the schema says (plus the derived actor facts), every required value present, keys unique."""
     import great_expectations as gx
 
     checks = [
         gx.expectations.ExpectTableColumnsToMatchSet(
-            column_set=list(INDEX_SCHEMA.names),
+            column_set=list(INDEX_SCHEMA.names) + (list(ACTOR_CHECK_COLUMNS) if spec.actors else []),
             exact_match=True,
             notes="Readers select columns by name; a missing or extra column breaks the contract.",
         ),
@@ -292,6 +295,37 @@ def _per_clip_quality(spec: IndexExpectations) -> list:
         gx.expectations.ExpectColumnValuesToNotBeNull(column=c, notes=note)
         for c in ("flicker", "motion", "judge_label", "judge_confidence", "nn_distance")
     ]
+    return checks
+
+
+ACTOR_CHECK_COLUMNS = ("actor_count", "actor_boxes_inside", "actor_track_ids_unique", "actor_spans_inside",
+                       "actor_visibility_valid")
+"""Per-clip facts of the ``actors`` column that the suite checks (filled by ``pipelines/release/actor_checks.py``)."""
+
+
+def _actor_labels() -> list:
+    """Surveillance labels: every clip has actors, and the derived per-clip facts of its ``actors`` all hold.
+
+    The facts are columns that :func:`pipelines.release.actor_checks.actor_check_columns`
+    adds to the validated frame (GX checks scalars, ``actors`` is a list of structs).
+    """
+    import great_expectations as gx
+
+    checks = [
+        gx.expectations.ExpectColumnValuesToNotBeNull(column="actors", notes="Every composited clip has its actors."),
+        gx.expectations.ExpectColumnValuesToBeBetween(column="actor_count", min_value=1,
+                                                      notes="A composited clip holds at least one actor."),
+        gx.expectations.ExpectColumnValuesToNotBeNull(column="box_coverage",
+                                                      notes="Measured per clip by the compositor."),
+    ]
+    promises = {
+        "actor_boxes_inside": "Every box lies inside the frame, and every actor has one box slot per frame.",
+        "actor_track_ids_unique": "Track ids are unique within a clip.",
+        "actor_spans_inside": "Event spans are null or lie inside the clip.",
+        "actor_visibility_valid": "Visibility is in [0, 1], and 0 where the actor has no box.",
+    }
+    checks += [gx.expectations.ExpectColumnValuesToBeInSet(column=c, value_set=[True], notes=note)
+               for c, note in promises.items()]
     return checks
 
 

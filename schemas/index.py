@@ -9,11 +9,30 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "1.0.0"
+SCHEMA_VERSION = "1.1.0"
 SCHEMA_VERSION_KEY = b"vgan.schema_version"
+READABLE_VERSIONS = ("1.0.0", SCHEMA_VERSION)
+"""Versions a reader accepts: 1.1.0 only added nullable columns, so a 1.0.0 index reads with them null."""
 
 ORIGINS = ("synthetic", "real")
 SPLITS = ("train", "val", "test")
+
+ACTOR_TYPE = pa.struct(
+    [
+        pa.field("track_id", pa.int32(), nullable=False),  # unique within its clip
+        pa.field("label", pa.int32(), nullable=False),
+        pa.field("label_name", pa.string(), nullable=False),
+        # Per frame: x0, y0, x1, y1 in pixels (exclusive right/bottom), clipped to the frame; null where the
+        # actor is wholly off-frame. Occluded frames keep their box (as MOTChallenge does) with a low visibility.
+        # A variable-size list: Parquet gives a fixed-size list with null entries back damaged (pyarrow 25).
+        pa.field("boxes", pa.list_(pa.list_(pa.float32())), nullable=False),
+        # Per frame: share of the actor's own pixels that are inside the frame and not covered by an actor in front.
+        pa.field("visibility", pa.list_(pa.float32()), nullable=False),
+        # First and last frame (0-based, inclusive) in which the actor moves; null if it never does.
+        pa.field("event_start", pa.int32()),
+        pa.field("event_end", pa.int32()),
+    ]
+)
 
 INDEX_SCHEMA = pa.schema(
     [
@@ -48,6 +67,13 @@ INDEX_SCHEMA = pa.schema(
         pa.field("nn_distance", pa.float32()),
         # Per-frame foreground boxes (x0, y0, x1, y1) in pixels, where a mask exists.
         pa.field("boxes", pa.list_(pa.list_(pa.float32(), 4))),
+        # Since 1.1.0, surveillance labels: one entry per actor (see ACTOR_TYPE), where actors are known
+        # (composited clips, procedural clips), and the camera scene a composited clip was placed in.
+        pa.field("actors", pa.list_(ACTOR_TYPE)),
+        pa.field("scene", pa.string()),
+        pa.field("scene_sha256", pa.string()),
+        # Share of the pixels the actors changed (against the scene) that lie inside their boxes, raw pixels.
+        pa.field("box_coverage", pa.float32()),
     ],
     metadata={SCHEMA_VERSION_KEY: SCHEMA_VERSION.encode()},
 )
@@ -70,6 +96,18 @@ def index_table(rows: list[dict]) -> pa.Table:
             raise ValueError(f"index row {i} has columns not in the schema: {sorted(unknown)}")
     columns = {name: [row.get(name) for row in rows] for name in INDEX_SCHEMA.names}
     return pa.Table.from_pydict(columns, schema=INDEX_SCHEMA)
+
+
+def upgrade_table(table: pa.Table, version: str | None) -> pa.Table:
+    """An index table of a readable older version in today's schema: columns it predates become null."""
+    if version not in READABLE_VERSIONS:
+        raise ValueError(f"index schema version {version!r} cannot be read; readable: {READABLE_VERSIONS}")
+    missing = [f for f in INDEX_SCHEMA if f.name not in table.column_names]
+    if any(not f.nullable for f in missing):
+        raise ValueError(f"index lacks required columns {[f.name for f in missing if not f.nullable]}")
+    for f in missing:
+        table = table.append_column(f, pa.nulls(table.num_rows, f.type))
+    return table.select(INDEX_SCHEMA.names).cast(INDEX_SCHEMA).replace_schema_metadata(INDEX_SCHEMA.metadata)
 
 
 def schema_version_of(table_or_schema: pa.Table | pa.Schema) -> str | None:

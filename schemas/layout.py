@@ -13,6 +13,9 @@ checks it::
         shards/shard-000000.tar
         validation/            Great Expectations results and Data Docs
         preview/<NNN>-<class>.png|gif   label number and a file-safe form of the class name
+        exports/               surveillance labels for other tools (clips with actors only)
+          mot/<key>/           MOTChallenge sequence: seqinfo.ini, gt/gt.txt, img1/000001.jpg ...
+          coco-video.json      COCO-style video JSON: videos, images (frames), annotations with track_id
       latest                   names the newest version; moved last
       .candidates/<run_key>/   a version being built (same layout, plus _parts/)
       .cache/<step>-<key>/     real clips, generator and judge of earlier runs
@@ -39,6 +42,9 @@ PARTS_DIR = "_parts"
 VALIDATION_DIR = "validation"
 PREVIEW_DIR = "preview"
 QUARANTINE = "quarantine.json"
+EXPORTS_DIR = "exports"
+MOT_DIR = f"{EXPORTS_DIR}/mot"
+COCO_VIDEO = f"{EXPORTS_DIR}/coco-video.json"
 LATEST = "latest"
 CANDIDATES = ".candidates"
 CACHE = ".cache"
@@ -92,3 +98,8 @@ def preview_path(version_dir: str | Path, label: int, class_name: str, ext: str)
         raise ValueError(f"label must be a non-negative integer, got {label!r}")
     slug = _NOT_FILE_SAFE.sub("_", class_name).strip("_")[:64] or "class"
     return Path(version_dir) / PREVIEW_DIR / f"{label:03d}-{slug}.{ext}"
+
+
+def mot_sequence(key: str) -> str:
+    """A clip's MOTChallenge sequence folder relative to its version folder."""
+    return f"{MOT_DIR}/{key}"

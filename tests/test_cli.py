@@ -154,3 +154,19 @@ def test_vgan_serve_registers_the_yaml_schedules_with_their_active_flag():
     assert [(s.schedule.cron, s.active) for s in ucf.schedules] == [("0 2 * * *", False)]
     assert served["augment-demo"].schedules == []
     assert ucf.parameters["config"]["name"] == "augment-ucf101"
+
+
+def test_scenes_turns_surveillance_on_and_a_bad_folder_is_named_before_a_run(capsys, tmp_path):
+    demo = build_config("augment-demo", {})
+    assert demo.surveillance is None
+    config = build_config("augment-demo", {("surveillance", "scenes"): str(tmp_path)})
+    assert config.surveillance is not None and config.surveillance.scenes == str(tmp_path)
+    assert build_config("augment-surveillance", {}).surveillance.scenes is None  # built-in rooms
+    empty = tmp_path / "cameras"
+    empty.mkdir()
+    out = tmp_path / "out"
+    assert main(["run", "augment-surveillance", "--output-root", str(out), "--scenes", str(empty)]) == 2
+    assert "cameras holds no image" in capsys.readouterr().err and not out.exists()
+    assert main(["run", "augment-surveillance", "--surveillance-min-actors", "4",
+                 "--surveillance-max-actors", "2"]) == 2
+    assert "surveillance" in capsys.readouterr().err

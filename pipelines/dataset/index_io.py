@@ -11,7 +11,7 @@ import pyarrow.compute  # noqa: F401  (pa.compute)
 import pyarrow.parquet as pq
 
 from schemas.atomic import atomic_path
-from schemas.index import INDEX_SCHEMA, SCHEMA_VERSION, index_table, schema_version_of
+from schemas.index import INDEX_SCHEMA, READABLE_VERSIONS, index_table, schema_version_of, upgrade_table
 
 
 class IndexFileError(ValueError):
@@ -37,7 +37,10 @@ def write_index(rows_or_table: list[dict] | pa.Table, path: str | os.PathLike, e
 
 
 def read_index(path: str | os.PathLike) -> pa.Table:
-    """Read an index and refuse one written under another schema version."""
+    """Read an index in today's schema; an older readable version gets its newer (nullable) columns as nulls.
+
+    One written under a version this code does not know is refused.
+    """
     path = Path(path)
     if not path.is_file():
         raise IndexFileError(f"no clip index at {path}")
@@ -46,9 +49,10 @@ def read_index(path: str | os.PathLike) -> pa.Table:
         version = schema_version_of(table)
     except (pa.ArrowException, OSError, ValueError) as exc:  # any damage to the file, its footer or its metadata
         raise IndexFileError(f"cannot read clip index {path}: {exc}") from exc
-    if version != SCHEMA_VERSION:
-        raise IndexFileError(f"{path} has index schema version {version!r}; this code reads {SCHEMA_VERSION!r}")
-    return table
+    version = schema_version_of(table)
+    if version not in READABLE_VERSIONS:
+        raise IndexFileError(f"{path} has index schema version {version!r}; this code reads {READABLE_VERSIONS}")
+    return upgrade_table(table, version)
 
 
 def column_problems(table: pa.Table, columns: Iterable[str]) -> list[str]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pipelines.jobs.runner import run_shard_pipeline
 from pipelines.jobs.plan import ShardTask, plan_procedural
-from pipelines.sources.procedural import render_clip
+from pipelines.sources.procedural import render_clip_tracks
 from pipelines.jobs.shard_job import ProducedClip, ShardJob
 from pipelines.sources import source_classes
 from schemas.layout import INDEX
@@ -31,9 +31,12 @@ class ProceduralProducer:
 
     def __call__(self, shard: ShardTask):
         for task in shard.clips:
-            video, boxes = render_clip(task.label_name, task.seed, self.clip.frames, self.clip.size, self.clip.size)
+            video, boxes, actors = render_clip_tracks(task.label_name, task.seed, self.clip.frames, self.clip.size,
+                                                      self.clip.size)
+            for actor in actors:  # the renderer numbers classes its own way; the plan's label is the dataset's
+                actor["label"] = task.label
             source = f"procedural:{task.label_name}?seed={task.seed}"
-            yield ProducedClip(task, video, {"source_path": source, "start_frame": 0}, boxes)
+            yield ProducedClip(task, video, {"source_path": source, "start_frame": 0, "actors": actors}, boxes)
 
 
 def prepare_procedural(

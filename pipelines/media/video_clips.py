@@ -252,3 +252,26 @@ def cut_clips(
              for start in clip_starts(len(slots), span, sampling.clips_per_video, sampling.mode, seed)]
     frames = fetch_frames(path, {plan.ordinals[s] for p in picks for s in p}, clip.size, sampling.fit, time_range)
     return [(np.stack([frames[plan.ordinals[s]] for s in p]), plan.source_frames[p[0]]) for p in picks]
+
+
+def sample_frames(path: str, size: int, count: int) -> np.ndarray:
+    """About ``count`` frames spread evenly over the video at ``path``, each fitted to a ``size`` square (crop).
+
+    Frames are fitted as they are decoded, so a long, large video costs memory for
+    ``count`` small frames only. Raises :class:`VideoRejected` for an unreadable file.
+    """
+    if count < 1:
+        raise ValueError(f"count must be positive, got {count}")
+    fit = _Fitter(size, "crop")
+    container = _open(path)
+    with container:
+        stream = container.streams.video[0]
+        step = max(1, (stream.frames or 0) // count)
+        try:
+            frames = [fit(frame) for i, frame in enumerate(container.decode(stream)) if i % step == 0]
+        except av.FFmpegError as exc:
+            raise VideoRejected(f"cannot decode: {exc}") from exc
+    if not frames:
+        raise VideoRejected("no decodable frames")
+    keep = np.linspace(0, len(frames) - 1, min(count, len(frames))).round().astype(int)
+    return np.stack([frames[i] for i in keep])

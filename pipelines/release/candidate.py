@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pipelines.dataset.index_io import per_class_means, read_index
 from pipelines.release.card import dataset_card
+from pipelines.release.export import write_exports
 from pipelines.release.gate import gate_candidate
 from pipelines.release.manifest import build_manifest
 from pipelines.release.publish import (
@@ -48,8 +49,10 @@ def check_candidate(
     """The quality gate over ``candidate`` (Data Docs into its ``validation/``), then its previews."""
     candidate = Path(candidate)
     spec = IndexExpectations.synthetic(config, class_names)
-    report = gate_candidate(candidate, real_dir, judge, spec, config.quality)
-    previews = write_previews(candidate, class_names, config.publish.previews_per_class, config.clip.fps, Path(real_dir))
+    coverage = config.surveillance.min_box_coverage if config.surveillance else None
+    report = gate_candidate(candidate, real_dir, judge, spec, config.quality, min_box_coverage=coverage)
+    previews = write_previews(candidate, class_names, config.publish.previews_per_class, config.clip.fps, Path(real_dir),
+                              boxes=config.surveillance is not None)
     return CheckedCandidate(report, previews)
 
 
@@ -65,6 +68,8 @@ def publish_candidate(
 ) -> PublishedVersion:
     """Manifest and card into the candidate (its previews are there since the gate), then the atomic move."""
     candidate = Path(candidate)
+    if config.surveillance is not None:
+        write_exports(candidate, class_names)  # MOTChallenge and COCO-video labels, published with the version
     files = checksums(candidate)
     stats = per_class_means(read_index(candidate / INDEX))
     counts = {name: s["clips"] for name, s in stats.items()}

@@ -37,6 +37,7 @@ from evaluation.metrics import Context, MeasuredSet, compute
 from evaluation.quality import pixel_embedding
 from pipelines.dataset.index_io import read_index, write_index
 from pipelines.dataset.reader import ClipDataset
+from pipelines.release.actor_checks import box_coverage_figure
 from pipelines.release.validate import ValidationReport, validate_index
 from schemas.config import QualityConfig
 from schemas.expectations import IndexExpectations
@@ -176,9 +177,12 @@ def write_clip_columns(index_path: Path, keys: list[str], result: Assessment) ->
 
 def gate_candidate(
     candidate: str | os.PathLike, real_dir: str | os.PathLike, judge_path: str | os.PathLike,
-    spec: IndexExpectations, cfg: QualityConfig,
+    spec: IndexExpectations, cfg: QualityConfig, min_box_coverage: float | None = None,
 ) -> ValidationReport:  # fmt: skip
     """The whole gate: measure the candidate, fill its per-clip columns, then run the index and quality suites.
+
+    For surveillance clips (``spec.actors``) the box quality figure joins the
+    figures, with ``min_box_coverage`` as its threshold.
 
     Clips the judge cannot measure (a wrong shape, which the index suite names
     too) fail the gate with a line saying so, rather than stopping it before
@@ -189,6 +193,8 @@ def gate_candidate(
         quality, problem = assess_candidate(candidate, real_dir, judge_path, spec.class_names, cfg), None
     except UnmeasurableClips as e:
         quality, problem = None, f"quality figures: not measured: {e}"
+    if quality is not None and spec.actors:
+        quality.figures.append(box_coverage_figure(read_index(candidate / INDEX), min_box_coverage))
     spec = dataclasses.replace(spec, measured=quality is not None)
     report = validate_index(candidate / INDEX, spec, candidate / VALIDATION_DIR, quality=quality)
     if problem is not None:

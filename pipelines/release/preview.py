@@ -23,7 +23,8 @@ TEXT = (235, 235, 235)
 
 
 def contact_sheet(videos: list[np.ndarray], title: str, path: str | Path, frames_per_clip: int = 8,
-                  real: list[np.ndarray] | None = None, scale: int = 1) -> Path:
+                  real: list[np.ndarray] | None = None, tracks: list[list[dict]] | None = None,
+                  scale: int = 1) -> Path:
     """Write a PNG with one row per clip and ``frames_per_clip`` frames per row under a title strip.
 
     Every video is uint8 ``(T, H, W, 3)`` and all share ``H`` and ``W``; clips
@@ -32,6 +33,9 @@ def contact_sheet(videos: list[np.ndarray], title: str, path: str | Path, frames
     synthetic ones follow under a "synthetic" strip, so a reviewer compares
     the two on one picture. ``scale`` enlarges every pixel (nearest neighbour,
     no smoothing that would hide artefacts): small clips are unreadable at 1:1.
+    ``tracks`` (per synthetic clip, its ``actors`` as the index holds them)
+    draws each actor's box in a colour of its own with its track id, so a
+    reviewer sees the labels on the pixels.
     """
     if not videos:
         raise ValueError("contact_sheet needs at least one video")
@@ -47,6 +51,8 @@ def contact_sheet(videos: list[np.ndarray], title: str, path: str | Path, frames
     height, width = videos[0].shape[1:3]
     if any(v.shape[1:3] != (height, width) for v in videos + real):
         raise ValueError(f"all videos must be {height}x{width}, got {[v.shape[1:3] for v in videos + real]}")
+    if tracks is not None and len(tracks) != len(videos):
+        raise ValueError(f"got tracks for {len(tracks)} clips but {len(videos)} videos")
 
     font = ImageFont.load_default()
     sections = [(f"real ({len(real)})", real), (f"synthetic ({len(videos)})", videos)] if real else [(None, videos)]
@@ -60,11 +66,14 @@ def contact_sheet(videos: list[np.ndarray], title: str, path: str | Path, frames
         if label:
             draw.text((GAP + 1, y), label, fill=TEXT, font=font)
             y += strip
-        for video in clips:
+        for row, video in enumerate(clips):
             # Evenly spaced over the whole clip, first and last frame included.
             picks = np.linspace(0, len(video) - 1, frames_per_clip).round().astype(int)
             for col, t in enumerate(picks):
-                sheet.paste(Image.fromarray(video[t]), (GAP + col * (width + GAP), y))
+                frame = Image.fromarray(video[t])
+                if tracks is not None and clips is videos:
+                    _draw_boxes(frame, tracks[row] or [], int(t), font)
+                sheet.paste(frame, (GAP + col * (width + GAP), y))
             y += height + GAP
     if scale > 1:
         sheet = sheet.resize((sheet.width * scale, sheet.height * scale), Image.NEAREST)
@@ -103,6 +112,22 @@ def preview_markdown(sheets: list[Path], title: str, max_width: int = 320, max_c
         rest = ", ".join(p.name for p in sheets[max_classes:])
         lines += [f"{len(sheets) - max_classes} more classes, in the candidate's `preview/`: {rest}", ""]
     return "\n".join(lines)
+
+
+TRACK_COLOURS = ((255, 64, 64), (64, 220, 64), (80, 140, 255), (255, 220, 0), (255, 64, 255), (0, 230, 230))
+
+
+def _draw_boxes(frame: Image.Image, actors: list[dict], t: int, font) -> None:
+    """Each actor's box at frame ``t`` with its track id; none where it is off-frame."""
+    draw = ImageDraw.Draw(frame)
+    for actor in actors:
+        box = actor["boxes"][t]
+        if box is None:
+            continue
+        colour = TRACK_COLOURS[(actor["track_id"] - 1) % len(TRACK_COLOURS)]
+        x0, y0, x1, y1 = box
+        draw.rectangle((x0, y0, x1 - 1, y1 - 1), outline=colour)
+        draw.text((x0 + 2, y0 + 1), str(actor["track_id"]), fill=colour, font=font)
 
 
 def animated_preview(video: np.ndarray, path: str | Path, fps: float) -> Path:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Callable
 
 from pipelines.release.preview import animated_preview, contact_sheet, sheet_scale
+from pipelines.dataset.index_io import read_index
 from pipelines.dataset.reader import ClipDataset
 from pipelines.dataset.shards import sha256_file
 from schemas.atomic import remove_stale_temporaries, write_text_atomic
@@ -43,13 +44,15 @@ def published_versions(dataset_dir: str | os.PathLike) -> list[str]:
 
 
 def write_previews(version_dir: Path, class_names: list[str], per_class: int, fps: float,
-                   real_dir: Path | None = None) -> list[Path]:
+                   real_dir: Path | None = None, boxes: bool = False) -> list[Path]:
     """One contact sheet (PNG) and one animated GIF per class, at :func:`schemas.layout.preview_path`.
 
     With ``real_dir`` (the real clips' dataset), each sheet shows that many real
     training clips of the class above the synthetic ones, at least 640 px wide.
+    With ``boxes`` the synthetic rows draw every actor's box and track id (surveillance clips).
     """
     data = ClipDataset(version_dir)
+    actors = _actors_by_key(version_dir) if boxes else {}
     real = ClipDataset(real_dir, split="train") if real_dir is not None else None
     real_by_name: dict[str, list[int]] = {}
     if real is not None:
@@ -64,11 +67,17 @@ def write_previews(version_dir: Path, class_names: list[str], per_class: int, fp
         name = class_names[label]
         videos = [data.video(i) for i in items[:per_class]]
         real_videos = [real.video(i) for i in real_by_name.get(name, [])[:per_class]]
+        tracks = [actors.get(data.rows[i]["key"]) for i in items[:per_class]] if boxes else None
         scale = sheet_scale(videos[0].shape[2])
         out.append(contact_sheet(videos, f"{label}: {name}", preview_path(version_dir, label, name, "png"),
-                                 real=real_videos, scale=scale))
+                                 real=real_videos, tracks=tracks, scale=scale))
         out.append(animated_preview(videos[0], preview_path(version_dir, label, name, "gif"), fps))
     return out
+
+
+def _actors_by_key(version_dir: Path) -> dict[str, list[dict] | None]:
+    table = read_index(version_dir / INDEX).select(["key", "actors"])
+    return {row["key"]: row["actors"] for row in table.to_pylist()}
 
 
 def checksums(version_dir: Path) -> tuple[FileEntry, list[FileEntry]]:

@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 from pipelines.release.docs_assets import make_offline
 from schemas.atomic import write_text_atomic
 from schemas.expectations import IndexExpectations, build_quality_suite, build_suite, quality_table
+from pipelines.release.actor_checks import actor_check_columns
 from schemas.index import SCHEMA_VERSION, schema_version_of
 from schemas.manifest import QualitySummary
 
@@ -74,6 +75,8 @@ def validate_index(
     found_version = schema_version_of(table)
     version_problem = _schema_version_problem(found_version)
     frame = table.to_pandas()
+    if spec.actors:
+        frame = frame.assign(**actor_check_columns(table))
 
     runs = [(suite_name, frame, build_suite(spec, suite_name), "index.parquet")]
     if quality is not None:

@@ -626,6 +626,37 @@ def render_clip(label_name: str, seed: int, frames: int, height: int, width: int
     coordinates (pixel ``i`` spans ``[i, i + 1)``) of the union of all actors in
     each frame, clipped to the image. The same arguments always give the same bytes.
     """
+    video, boxes, _ = _render(label_name, seed, frames, height, width, tracks=False)
+    return video, boxes
+
+
+def render_clip_tracks(label_name: str, seed: int, frames: int, height: int, width: int):
+    """:func:`render_clip` plus exact per-actor labels: ``(video, union boxes, tracks)``.
+
+    ``tracks`` holds one dict per actor in the index's actor form
+    (``schemas.index.ACTOR_TYPE``): its capsules' box clipped to the frame (null
+    where it is wholly off-frame), its visibility (share of its rendered pixels,
+    coverage > 0.5, that are in the frame and not under an actor drawn in front),
+    and the span of frames in which it moves (:func:`generators.masks.event_span`
+    on its pixels before the frame cuts them). Video and union boxes are the
+    bytes :func:`render_clip` gives.
+    """
+    return _render(label_name, seed, frames, height, width, tracks=True)
+
+
+def render_scene(seed: int, height: int, width: int) -> tuple[np.ndarray, float]:
+    """An empty scene of the procedural set, lit and without noise: ``(uint8 (H, W, 3), horizon share)``.
+
+    The built-in camera views of surveillance compositing; the horizon (where
+    the wall meets the floor, as a share of the height) is where people vanish.
+    """
+    _check_request(PROCEDURAL_CLASSES[0], seed, 1, height, width)
+    scene = _draw_scene(np.random.default_rng([operator.index(seed), 0x5CE]), height, width)
+    image = np.clip(scene.background * scene.light, 0.0, 255.0)
+    return np.rint(image).astype(np.uint8), scene.horizon / height
+
+
+def _render(label_name: str, seed: int, frames: int, height: int, width: int, tracks: bool):
     label = _check_request(label_name, seed, frames, height, width)
     rng = np.random.default_rng([operator.index(seed), label])
     scene = _draw_scene(rng, height, width)
@@ -651,4 +682,33 @@ def render_clip(label_name: str, seed: int, frames: int, height: int, width: int
     boxes = np.stack([b for _, b in drawn])
     union = np.concatenate([boxes[:, :, :2].min(axis=0), boxes[:, :, 2:].max(axis=0)], axis=1)
     union = np.clip(union, 0.0, [width, height, width, height])
-    return np.rint(video).astype(np.uint8), union.astype(np.float32)
+    labels = _tracks(drawn, label, label_name, frames, height, width) if tracks else None
+    return np.rint(video).astype(np.uint8), union.astype(np.float32), labels
+
+
+def _tracks(drawn, label: int, label_name: str, frames: int, height: int, width: int) -> list[dict]:
+    """Per-actor labels of a rendered clip, from each actor's own coverage on a canvas padded past the frame."""
+    from generators.masks import event_span, visibility
+
+    own, full = [], []
+    for (start, end, radius, depth, colours), box in drawn:
+        pad = int(np.ceil(max(0.0, -box[:, :2].min(), (box[:, 2] - width).max(), (box[:, 3] - height).max()))) + 2
+        canvas = np.zeros((frames, height + 2 * pad, width + 2 * pad, 1), np.float32)
+        _draw_actor(canvas, start + pad, end + pad, radius, depth, np.ones_like(colours[..., :1]), box + pad)
+        pixels = canvas[..., 0] > 0.5
+        full.append(pixels)
+        own.append(pixels[:, pad : pad + height, pad : pad + width])
+    out = []
+    for i, ((_, box), pixels) in enumerate(zip(drawn, full)):
+        front = np.any(own[i + 1 :], axis=0) if i + 1 < len(own) else None  # drawn in order, far to near
+        vis = visibility(own[i], pixels.sum(axis=(1, 2)), front)
+        clipped = np.clip(box, 0.0, [width, height, width, height])
+        in_frame = own[i].any(axis=(1, 2))
+        start_f, end_f = event_span(pixels)
+        out.append({
+            "track_id": i + 1, "label": label, "label_name": label_name,
+            "boxes": [[float(v) for v in b] if seen else None for b, seen in zip(clipped, in_frame)],
+            "visibility": [round(float(v), 4) for v in vis],
+            "event_start": start_f, "event_end": end_f,
+        })  # fmt: skip
+    return out
