@@ -116,7 +116,7 @@ def main() -> None:
     parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
                         help="fp32 on CPUs without bf16 units (bf16 is ~50x slower there); bf16 on GPUs")  # fmt: skip
     parser.add_argument("--clips-per-class", type=int, default=48, help="real clips rendered per class (the demo's)")
-    parser.add_argument("--judge-epochs", type=int, default=20, help="the demo's")
+    parser.add_argument("--judge-steps", type=int, default=300, help="the demo's")
     parser.add_argument("--work", type=Path, help="folder for real clips, judge and checkpoints (default: a temporary one)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
@@ -132,8 +132,8 @@ def main() -> None:
     if not (real / "index.parquet").exists():
         prepare_procedural(source, clip, real, BeamConfig())
     real_train, real_test = ClipDataset(real, split="train"), ClipDataset(real, split="test")
-    judge_cfg = JudgeConfig(epochs=args.judge_epochs, precision=args.precision, device=args.device)
-    judge_path = work / f"judge-{args.size}-{args.clips_per_class}-{args.judge_epochs}.pt"
+    judge_cfg = JudgeConfig(steps=args.judge_steps, precision=args.precision, device=args.device)
+    judge_path = work / f"judge-{args.size}-{args.clips_per_class}-{args.judge_steps}.pt"
     judge = load_judge(train_judge(real_train, real_test, names, clip, judge_cfg, judge_path))
     train_m, test_m = measure(real, judge, split="train"), measure(real, judge, split="test")
     videos, labels = load_clips(real_train)
