@@ -70,7 +70,9 @@ def tiny_config(tmp_path) -> AugmentConfig:
 # The quality tests share one small real clip set and one judge trained on it (session scope: trained once).
 GATE_CLASSES = ["walk_left", "walk_right", "jump"]
 GATE_CLIP = {"frames": 8, "size": 32, "fps": 8}
-GATE_JUDGE = {"channels": 8, "steps": 100, "batch_size": 16, "lr": 5e-3, "precision": "fp32", "device": "cpu", "seed": 0}
+# residual view: the procedural classes differ only in motion, and a 100-step judge on 42 clips has no capacity
+# to spare for learning to ignore their backgrounds (with both views it reached 0.56 here; see docs/quality-gate.md)
+GATE_JUDGE = {"channels": 8, "input": "residual", "steps": 100, "batch_size": 16, "lr": 5e-3, "precision": "fp32", "device": "cpu", "seed": 0}
 
 
 @pytest.fixture(scope="session")
