@@ -283,13 +283,6 @@ def main(argv: list[str] | None = None) -> int:
         except LayoutError as exc:
             print(f"invalid dataset: {exc}", file=sys.stderr)
             return 2
-    if "://" not in config.output_root:
-        from schemas.atomic import writable_folder_problem
-
-        problem = writable_folder_problem(config.output_root)  # before Beam, which would retry and print pages
-        if problem:
-            print(f"invalid --output-root: {problem}", file=sys.stderr)
-            return 2
     if config.surveillance is not None and config.surveillance.scenes:
         from pipelines.sources.scenes import scene_files
 
@@ -297,6 +290,13 @@ def main(argv: list[str] | None = None) -> int:
             scene_files(config.surveillance.scenes)
         except ValueError as exc:
             print(f"invalid scenes: {exc}", file=sys.stderr)
+            return 2
+    if "://" not in config.output_root:
+        from schemas.atomic import writable_folder_problem
+
+        problem = writable_folder_problem(config.output_root)  # before Beam, which would retry and print pages
+        if problem:
+            print(f"invalid --output-root: {problem}", file=sys.stderr)
             return 2
     from flows.augment import ValidationFailed, augment
 

@@ -99,15 +99,26 @@ def index_table(rows: list[dict]) -> pa.Table:
 
 
 def upgrade_table(table: pa.Table, version: str | None) -> pa.Table:
-    """An index table of a readable older version in today's schema: columns it predates become null."""
+    """An index table of a readable older version in today's schema: nullable columns it predates become null.
+
+    A damaged table (a required column missing, a wrong type, nulls where none
+    belong) is returned uncast, so that the reader and the verifier can name
+    each fault (``pipelines.dataset.index_io.column_problems``) instead of
+    failing on the first one here.
+    """
     if version not in READABLE_VERSIONS:
         raise ValueError(f"index schema version {version!r} cannot be read; readable: {READABLE_VERSIONS}")
-    missing = [f for f in INDEX_SCHEMA if f.name not in table.column_names]
-    if any(not f.nullable for f in missing):
-        raise ValueError(f"index lacks required columns {[f.name for f in missing if not f.nullable]}")
-    for f in missing:
-        table = table.append_column(f, pa.nulls(table.num_rows, f.type))
-    return table.select(INDEX_SCHEMA.names).cast(INDEX_SCHEMA).replace_schema_metadata(INDEX_SCHEMA.metadata)
+    for f in INDEX_SCHEMA:
+        if f.name not in table.column_names and f.nullable:
+            table = table.append_column(f, pa.nulls(table.num_rows, f.type))
+    names = [n for n in INDEX_SCHEMA.names if n in table.column_names]
+    table = table.select(names + [n for n in table.column_names if n not in INDEX_SCHEMA.names])
+    if table.schema.names == INDEX_SCHEMA.names and all(table.schema.field(f.name).type == f.type for f in INDEX_SCHEMA):
+        try:  # only nullability and field metadata can differ here; a cast never converts a wrong type
+            table = table.cast(INDEX_SCHEMA)
+        except (pa.ArrowException, ValueError, TypeError):
+            pass  # nulls where none belong: reported column by column by its reader
+    return table.replace_schema_metadata(INDEX_SCHEMA.metadata)
 
 
 def schema_version_of(table_or_schema: pa.Table | pa.Schema) -> str | None:

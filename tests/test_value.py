@@ -80,7 +80,7 @@ def test_value_step_trains_both_arms_and_reports_a_gain(real, synthetic):
 def test_value_step_refuses_clips_with_shuffled_labels(real, shuffled):
     value = measure_value(shuffled, real, CFG, HEAVY)
     checked, failed = check_value(shuffled, value)
-    assert value.gain_points < -10, value  # trained mostly on swapped labels, the recognizer learns them
+    assert value.gain_points < 0, value  # trained partly on swapped labels, the recognizer learns them
     assert not checked.passed and len(failed) == 1 and "value_gain_points" in failed[0]
     assert (shuffled / "validation" / "value_results.json").is_file()
 

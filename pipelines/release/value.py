@@ -124,7 +124,7 @@ def check_value(candidate: str | Path, value: ValueSummary) -> tuple[ValueSummar
     frame = pd.DataFrame(quality_table([figure(value)]))
     docs = Path(tempfile.mkdtemp(prefix=".value-docs-", dir=out))
     try:
-        (result,) = _run_checkpoints([("value", frame, build_quality_suite([figure(value)], "value"))], docs, "value")
+        (result,) = _run_checkpoints([("value", frame, build_quality_suite([figure(value)], "value"), "value figure")], docs, "value")
     finally:
         shutil.rmtree(docs, ignore_errors=True)
     write_text_atomic(out / "value_results.json", json.dumps(result.to_json_dict(), indent=1, default=str))
