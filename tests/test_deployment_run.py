@@ -48,7 +48,7 @@ def test_a_partial_override_is_merged_over_the_deployments_config(prefect_server
     assert {"tiny-served-quality", "tiny-served-preview", "tiny-served-card"} <= set(artifacts)
     preview = artifacts["tiny-served-preview"]
     assert preview.type == "markdown"
-    assert preview.data.count("](data:image/png;base64,") == 2 and "## walk_left" in preview.data
+    assert preview.data.count("](data:image/png;base64,") == 2 and "## 000-walk_left" in preview.data
     assert "file://" not in preview.data
 
 
