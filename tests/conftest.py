@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 from pathlib import Path
 
@@ -25,8 +26,8 @@ def tiny_config_dict(output_root) -> dict:
         "train": {"steps": 3, "batch_size": 4, "checkpoint_every": 2, "model": {"z_dim": 16, "channels": 8}},
         "generate": {"clips_per_class": 5, "batch_size": 4, "shard_size": 4},
         "publish": {"previews_per_class": 2},
-        "quality": OPEN_GATE,
-        "value": OPEN_VALUE,
+        "quality": copy.deepcopy(OPEN_GATE),  # a copy: tests change thresholds of their own config
+        "value": copy.deepcopy(OPEN_VALUE),
     }
 
 

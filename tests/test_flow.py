@@ -275,8 +275,8 @@ def test_the_card_opens_with_a_hub_header_and_the_verdict_and_shows_real_beside_
     assert hub.DatasetCard(card).data.to_dict() == meta  # the Hub's own parser reads the same header
     title, _, verdict = body.lstrip("\n").splitlines()[:3]
     assert title == "# tiny v0001" and verdict.startswith("**Quality gate: PASSED**")
-    for name in ("walk_left", "jump"):
-        assert f"![{name}](preview/{name}.png)" in card
-        with Image.open(version / "preview" / f"{name}.png") as sheet:
+    for label, name in enumerate(("walk_left", "jump")):
+        assert f"![{name}](preview/{label:03d}-{name}.png)" in card
+        with Image.open(version / "preview" / f"{label:03d}-{name}.png") as sheet:
             # 2 real rows above 2 synthetic rows of 32-px frames, enlarged to at least 640 px
             assert sheet.width >= 640 and sheet.height >= 3 * 4 * 32
