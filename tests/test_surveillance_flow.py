@@ -29,7 +29,7 @@ def test_the_flow_publishes_composited_clips_with_tracks_exports_and_box_preview
     assert len(coco["videos"]) == 10 and len(coco["images"]) == 10 * 8
     assert all((version / "exports" / "mot" / r["key"] / "gt" / "gt.txt").is_file() for r in rows)
     sheets = sorted((version / "preview").glob("*.png"))
-    assert [p.stem for p in sheets] == ["jump", "walk_left"]
+    assert [p.stem for p in sheets] == ["000-walk_left", "001-jump"]
     from PIL import Image
 
     with Image.open(sheets[0]) as im:
