@@ -69,6 +69,8 @@ def write_previews(version_dir: Path, class_names: list[str], per_class: int, fp
         real_videos = [real.video(i) for i in real_by_name.get(name, [])[:per_class]]
         tracks = [actors.get(data.rows[i]["key"]) for i in items[:per_class]] if boxes else None
         scale = sheet_scale(videos[0].shape[2])
+        if boxes:  # box outlines and track ids need frames of at least 128 px to be read
+            scale = max(scale, -(-128 // videos[0].shape[1]))
         out.append(contact_sheet(videos, f"{label}: {name}", preview_path(version_dir, label, name, "png"),
                                  real=real_videos, tracks=tracks, scale=scale))
         out.append(animated_preview(videos[0], preview_path(version_dir, label, name, "gif"), fps))
