@@ -17,32 +17,9 @@ from generators.networks import VideoDiscriminator, VideoGenerator
 from generators.sampling import sample
 from generators.training import ResumeMismatchError, train
 from schemas.config import ClipFormat, ModelConfig, TrainConfig
+from tests.test_training import CLASSES, CLIP, MovingBars  # one toy dataset for every training test
 
-CLIP = ClipFormat(frames=8, size=32, fps=8)
-CLASSES = ["left", "right", "still"]
 FAMILIES = sorted(GENERATORS)
-
-
-class MovingBars:
-    """A bright bar on a dark background: moves left, moves right, or stays (label = index)."""
-
-    def __init__(self, per_class: int = 2, seed: int = 0) -> None:
-        rng = np.random.default_rng(seed)
-        self.items = []
-        for label, step in enumerate((-2, 2, 0)):
-            for _ in range(per_class):
-                clip = np.full((CLIP.frames, CLIP.size, CLIP.size, 3), rng.integers(0, 60), np.uint8)
-                x0 = int(rng.integers(8, 20))
-                for t in range(CLIP.frames):
-                    x = x0 + step * t
-                    clip[t, :, max(x, 0) : max(x + 4, 0)] = rng.integers(150, 256, 3, dtype=np.uint8)
-                self.items.append((clip, label))
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def __getitem__(self, i: int):
-        return self.items[i]
 
 
 def _config(architecture: str = "cmgan", **overrides) -> TrainConfig:
