@@ -27,10 +27,10 @@ one). CPU seconds of a one-thread process are the steady measure.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import logging
-import os
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -38,12 +38,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from bench.common import RESULTS, write_result
 from evaluation.judge import load_clips, load_judge, train_judge
 from generators import load_generator, sample, train
 from pipelines.dataset.reader import ClipDataset
-from pipelines.jobs.generate import planned_counts
 from pipelines.jobs.plan import plan_synthetic
-from pipelines.jobs.prepare import prepare_procedural
 from pipelines.media.video_io import decode_video, encode_mp4
 from pipelines.release.gate import assess, measure, measure_clips
 from pipelines.release.preview import contact_sheet
@@ -51,8 +50,9 @@ from pipelines.sources import source_classes
 from schemas.config import (
     BeamConfig, ClipFormat, GenerateConfig, JudgeConfig, ModelConfig, ProceduralSource, QualityConfig, TrainConfig,
 )  # fmt: skip
+from schemas.layout import INDEX
 
-RESULTS = Path(__file__).resolve().parent / "results"
+log = logging.getLogger("bench.generator_quality")
 
 #: arm name -> (architecture, TrainConfig overrides); "vgan" is today's default configuration
 ARMS: dict[str, tuple[str, dict]] = {
@@ -102,109 +102,214 @@ def _evaluate(checkpoint: Path, plan, clip: ClipFormat, gen: GenerateConfig, jud
     return figures, decoded
 
 
+def _setup(args) -> dict:
+    """The real clips, the judge (trained once, then reused from ``--work``) and what every arm is measured against."""
+    clip = ClipFormat(frames=args.frames, size=args.size, fps=8)
+    source = ProceduralSource(clips_per_class=args.clips_per_class)
+    names = source_classes(source)
+    real = args.real or args.work / f"real-{args.size}-{args.clips_per_class}"
+    if not (real / INDEX).exists():
+        # Beam: imported only where the real clips are rendered here
+        from pipelines.jobs.prepare import prepare_procedural
+
+        prepare_procedural(source, clip, real, BeamConfig())
+    real_train, real_test = ClipDataset(real, split="train"), ClipDataset(real, split="test")
+    judge_cfg = JudgeConfig(steps=args.judge_steps, input=args.judge_input, precision=args.precision, device=args.device)
+    judge_path = args.work / f"judge-{args.size}-{args.clips_per_class}-{args.judge_input}-{args.judge_steps}.pt"
+    judge = load_judge(train_judge(real_train, real_test, names, clip, judge_cfg, judge_path))
+    videos, labels = load_clips(real_train)
+    gen = GenerateConfig(precision=args.precision, device=args.device)
+    plan = sorted(plan_synthetic(names, gen.planned_counts(names), gen.seed, gen.shard_size).tasks(), key=lambda t: t.key)
+    return {
+        "clip": clip, "names": names, "judge": judge, "gen": gen, "plan": plan,
+        "train_m": measure(real, judge, split="train"), "test_m": measure(real, judge, split="test"),
+        "dataset": list(zip(videos, labels.tolist())), "test": load_clips(real_test),
+    }  # fmt: skip
+
+
+def _run_arm(args, arm: str, ctx: dict) -> tuple[dict, np.ndarray]:
+    """Train one arm for the budget in chunks, evaluating at evenly spaced points; its result and last clips."""
+    architecture, overrides = ARMS[arm]
+    config = TrainConfig(
+        steps=args.chunk, batch_size=args.batch_size, precision=args.precision, device=args.device,
+        checkpoint_every=10**6, model=ModelConfig(architecture=architecture), **overrides,
+    )  # fmt: skip
+    ckpt = args.work / f"{arm}-{args.size}.pt"
+    ckpt.unlink(missing_ok=True)
+    budget_s = args.minutes * 60
+    marks = [budget_s * (i + 1) / args.evals for i in range(args.evals)]
+    wall = cpu = 0.0
+    curve = []
+    log.info("arm %s: %s for %.1f %s minutes", arm, overrides or "defaults", args.minutes, args.clock)
+    while marks:
+        t0, c0 = time.perf_counter(), time.process_time()
+        train(ctx["dataset"], ctx["names"], config, ctx["clip"], ckpt)
+        wall += time.perf_counter() - t0
+        cpu += time.process_time() - c0
+        if (cpu if args.clock == "cpu" else wall) >= marks[0]:
+            marks.pop(0)
+            figures, decoded = _evaluate(ckpt, ctx["plan"], ctx["clip"], ctx["gen"], ctx["judge"], ctx["train_m"],
+                                         ctx["test_m"], QualityConfig())  # fmt: skip
+            point = {"train_wall_s": round(wall, 1), "train_cpu_s": round(cpu, 1), "steps": config.steps, **figures}
+            curve.append(point)
+            log.info("arm %s: %s", arm, {k: point.get(k) for k in ["steps", "train_wall_s", *TABLE]})
+        config = config.model_copy(update={"steps": config.steps + args.chunk})
+    final = curve[-1]
+    result = {
+        "architecture": architecture, "overrides": overrides, "steps": final["steps"],
+        "steps_per_cpu_s": final["steps"] / final["train_cpu_s"],
+        "train_clips_per_cpu_s": final["steps"] * args.batch_size / final["train_cpu_s"],
+        "steps_per_s": final["steps"] / final["train_wall_s"],
+        "train_clips_per_s": final["steps"] * args.batch_size / final["train_wall_s"], "curve": curve,
+    }  # fmt: skip
+    return result, decoded
+
+
+def _run_arms_in_parallel(args) -> dict[str, tuple[dict, np.ndarray]]:
+    """One child process per arm (all share the GPU); each leaves its result and clips in ``--work``.
+
+    The judge is already in ``--work``, so every child measures with the same one.
+    """
+    children = {}
+    for arm in args.arms:
+        cmd = [sys.executable, "-m", "bench.generator_quality", *_child_argv(args), "--arms", arm, "--child"]
+        with open(args.work / f"{arm}-{args.size}.log", "w") as out:  # the child keeps its own copy of the handle
+            children[arm] = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=Path(__file__).parent.parent)
+    out = {}
+    for arm, child in children.items():
+        if child.wait() != 0:
+            raise SystemExit(f"arm {arm} failed: see {args.work / f'{arm}-{args.size}.log'}")
+        out[arm] = _read_part(args, arm)
+    return out
+
+
+def _child_argv(args) -> list[str]:
+    """This run's options, minus the arms and the parallel switch, for a child that runs one arm."""
+    argv, skip = [], False
+    for a in sys.argv[1:]:
+        if a.startswith("--"):
+            skip = a in ("--arms", "--parallel")
+        if not skip:
+            argv.append(a)
+    return argv if "--work" in argv else [*argv, "--work", str(args.work)]
+
+
+def _part_paths(args, arm: str) -> tuple[Path, Path]:
+    return args.work / f"part-{arm}-{args.size}.json", args.work / f"part-{arm}-{args.size}.npy"
+
+
+def _write_part(args, arm: str, result: dict, decoded: np.ndarray) -> None:
+    result_path, clips_path = _part_paths(args, arm)
+    np.save(clips_path, decoded)
+    result_path.write_text(json.dumps(result))
+
+
+def _read_part(args, arm: str) -> tuple[dict, np.ndarray]:
+    result_path, clips_path = _part_paths(args, arm)
+    return json.loads(result_path.read_text()), np.load(clips_path)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", type=int, default=32, help="clip height and width (the demo's is 32)")
     parser.add_argument("--frames", type=int, default=16)
-    parser.add_argument("--cpu-minutes", type=float, default=2.0, help="training CPU time per arm")
+    parser.add_argument("--minutes", type=float, default=2.0, help="training time per arm (see --clock)")
+    parser.add_argument("--clock", choices=["cpu", "wall"],
+                        help="what --minutes counts: CPU time (default on the CPU) or wall time (default on a GPU)")  # fmt: skip
     parser.add_argument("--evals", type=int, default=2, help="evaluation points per arm, evenly spaced in the budget")
     parser.add_argument("--chunk", type=int, default=10, help="training steps between budget checks")
     parser.add_argument("--arms", nargs="+", default=["vgan", "cmgan", "cmgan+r1", "cmgan+diffs"], choices=list(ARMS))
+    parser.add_argument("--parallel", action="store_true", help="one process per arm (on a GPU; never on 2 cores)")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--batch-size", type=int, default=16, help="the demo's")
     parser.add_argument("--threads", type=int, default=1, help="torch threads; more than the idle cores only spin")
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="of training, sampling and the judge")
     parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
                         help="fp32 on CPUs without bf16 units (bf16 is ~50x slower there); bf16 on GPUs")  # fmt: skip
     parser.add_argument("--clips-per-class", type=int, default=48, help="real clips rendered per class (the demo's)")
+    parser.add_argument("--real", type=Path,
+                        help="a real clip dataset prepared before (index + shards), e.g. where Beam is not installed")  # fmt: skip
     parser.add_argument("--judge-steps", type=int, default=300, help="the demo's")
+    parser.add_argument("--judge-input", default="residual", choices=["both", "raw", "residual"],
+                        help="the demo deployment's (procedural classes differ only in motion)")  # fmt: skip
+    parser.add_argument("--name", help="results file name (default generator_quality_<size>)")
     parser.add_argument("--work", type=Path, help="folder for real clips, judge and checkpoints (default: a temporary one)")
     args = parser.parse_args()
+    args.clock = args.clock or ("wall" if args.device == "cuda" else "cpu")
+    args.name = args.name or f"generator_quality_{args.size}"
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
     logging.getLogger("generators.training").setLevel(logging.WARNING)  # one line per chunk is noise here
     torch.set_num_threads(args.threads)
-    work = args.work or Path(tempfile.mkdtemp(prefix="generator_quality-"))
-    work.mkdir(parents=True, exist_ok=True)
+    args.work = args.work or Path(tempfile.mkdtemp(prefix="generator_quality-"))
+    args.work.mkdir(parents=True, exist_ok=True)
 
-    clip = ClipFormat(frames=args.frames, size=args.size, fps=8)
-    source = ProceduralSource(clips_per_class=args.clips_per_class)
-    names = source_classes(source)
-    real = work / f"real-{args.size}-{args.clips_per_class}"
-    if not (real / "index.parquet").exists():
-        prepare_procedural(source, clip, real, BeamConfig())
-    real_train, real_test = ClipDataset(real, split="train"), ClipDataset(real, split="test")
-    judge_cfg = JudgeConfig(steps=args.judge_steps, precision=args.precision, device=args.device)
-    judge_path = work / f"judge-{args.size}-{args.clips_per_class}-{args.judge_steps}.pt"
-    judge = load_judge(train_judge(real_train, real_test, names, clip, judge_cfg, judge_path))
-    train_m, test_m = measure(real, judge, split="train"), measure(real, judge, split="test")
-    videos, labels = load_clips(real_train)
-    dataset = list(zip(videos, labels.tolist()))
-    test_videos, test_labels = load_clips(real_test)
+    ctx = _setup(args)
+    if args.child:
+        (arm,) = args.arms
+        _write_part(args, arm, *_run_arm(args, arm, ctx))
+        return
+    if args.parallel:
+        runs = _run_arms_in_parallel(args)
+    else:
+        runs = {arm: _run_arm(args, arm, ctx) for arm in args.arms}
+    results = {arm: r for arm, (r, _) in runs.items()}
+    samples = {arm: clips for arm, (_, clips) in runs.items()}
 
-    gen = GenerateConfig(precision=args.precision, device=args.device)
-    plan = sorted(plan_synthetic(names, planned_counts(gen, names), gen.seed, gen.shard_size).tasks(), key=lambda t: t.key)
-    quality = QualityConfig()
-
+    judge = ctx["judge"]
     reference = {"judge_test_accuracy": judge.meta["test_accuracy"],
                  "lowest_class_test_accuracy": min(judge.meta["test_class_accuracy"])}  # fmt: skip
-    results: dict[str, dict] = {}
-    samples: dict[str, np.ndarray] = {}
-    for arm in args.arms:
-        architecture, overrides = ARMS[arm]
-        config = TrainConfig(
-            steps=args.chunk, batch_size=args.batch_size, precision=args.precision, device=args.device,
-            checkpoint_every=10**6, model=ModelConfig(architecture=architecture), **overrides,
-        )  # fmt: skip
-        ckpt = work / f"{arm}-{args.size}.pt"
-        ckpt.unlink(missing_ok=True)
-        budget_s = args.cpu_minutes * 60
-        marks = [budget_s * (i + 1) / args.evals for i in range(args.evals)]
-        wall = cpu = 0.0
-        curve = []
-        logging.info("arm %s: %s for %.1f CPU minutes", arm, overrides or "defaults", args.cpu_minutes)
-        while marks:
-            t0, c0 = time.perf_counter(), time.process_time()
-            train(dataset, names, config, clip, ckpt)
-            wall += time.perf_counter() - t0
-            cpu += time.process_time() - c0
-            if cpu >= marks[0]:
-                marks.pop(0)
-                figures, decoded = _evaluate(ckpt, plan, clip, gen, judge, train_m, test_m, quality)
-                point = {"train_wall_s": round(wall, 1), "train_cpu_s": round(cpu, 1), "steps": config.steps, **figures}
-                curve.append(point)
-                logging.info("arm %s: %s", arm, {k: point.get(k) for k in ["steps", "train_cpu_s", *TABLE]})
-                samples[arm] = decoded
-            config = config.model_copy(update={"steps": config.steps + args.chunk})
-        final = curve[-1]
-        results[arm] = {
-            "architecture": architecture, "overrides": overrides, "steps": final["steps"],
-            "steps_per_cpu_s": final["steps"] / final["train_cpu_s"],
-            "train_clips_per_cpu_s": final["steps"] * args.batch_size / final["train_cpu_s"],
-            "steps_per_s": final["steps"] / final["train_wall_s"],
-            "train_clips_per_s": final["steps"] * args.batch_size / final["train_wall_s"], "curve": curve,
-        }  # fmt: skip
-        # written after every arm, so that an interrupted run keeps what it measured
-        sheet = _sheet(samples, names, plan, test_videos, test_labels, args)
-        out = RESULTS / f"generator_quality_{args.size}.json"
-        out.write_text(json.dumps({
-            "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "clip": clip.model_dump(mode="json"), "cpu_minutes_per_arm": args.cpu_minutes,
-            "batch_size": args.batch_size, "threads": args.threads, "precision": args.precision,
-            "device": torch.cuda.get_device_name() if args.device == "cuda" else f"cpu ({os.cpu_count()} cores, shared)",
-            "real_clips": {"train": len(dataset), "test": len(test_videos)}, "synthetic_clips": len(plan),
-            "reference": reference, "contact_sheet": sheet.name, "arms": results,
-        }, indent=2) + "\n")  # fmt: skip
+    sheet = _sheet(samples, ctx["names"], ctx["plan"], *ctx["test"], args)
+    plot = _curves(results, reference, args)
+    out = write_result(args.name, {
+        "clip": ctx["clip"].model_dump(mode="json"), "minutes_per_arm": args.minutes, "clock": args.clock,
+        "batch_size": args.batch_size, "threads": args.threads, "precision": args.precision, "device": args.device,
+        "judge": judge.meta["config"].model_dump(mode="json"), "real_clips": {"train": len(ctx["dataset"]), "test": len(ctx["test"][1])},
+        "synthetic_clips": len(ctx["plan"]), "reference": reference, "contact_sheet": sheet.name, "curves": plot.name,
+        "arms": results,
+    }, note="every arm on the same real clips for the same training time, gated by one judge")  # fmt: skip
 
-    print(f"\n{args.size}x{args.size}x{args.frames}, {args.cpu_minutes:g} CPU minutes of training per arm "
-          f"(judge accuracy on real test clips {reference['judge_test_accuracy']:.3f}, "
+    print(f"\n{args.size}x{args.size}x{args.frames}, {args.minutes:g} {args.clock} minutes of training per arm "
+          f"on {args.device} (judge accuracy on real test clips {reference['judge_test_accuracy']:.3f}, "
           f"lowest class {reference['lowest_class_test_accuracy']:.3f})\n")  # fmt: skip
-    head = ["arm", *TABLE, "steps", "steps/CPU-s", "train clips/CPU-s", "sample clips/CPU-s"]
+    head = ["arm", *TABLE, "steps", "steps/s", "steps/CPU-s", "train clips/s", "sample clips/s"]
     print("| " + " | ".join(head) + " |\n|" + " --- |" * len(head))
     for arm, r in results.items():
         f = r["curve"][-1]
         cells = ["n/a" if f.get(k) is None else f"{f[k]:.3g}" for k in TABLE]
-        print(f"| {arm} | {' | '.join(cells)} | {r['steps']} | {r['steps_per_cpu_s']:.3g} | "
-              f"{r['train_clips_per_cpu_s']:.3g} | {f['sample_clips_per_cpu_s']:.3g} |")  # fmt: skip
-    print(f"\nwritten to {out} and {sheet}")
+        print(f"| {arm} | {' | '.join(cells)} | {r['steps']} | {r['steps_per_s']:.3g} | {r['steps_per_cpu_s']:.3g} | "
+              f"{r['train_clips_per_s']:.3g} | {f['sample_clips_per_s']:.3g} |")  # fmt: skip
+    print(f"\nwritten to {out}, {sheet} and {plot}")
+
+
+def _curves(results: dict[str, dict], reference: dict, args) -> Path:
+    """Label fidelity, lowest class fidelity and Fréchet ratio against training time, per arm, with the targets."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    panels = [("label_fidelity", reference["judge_test_accuracy"] - 0.10, "label fidelity (target: judge - 0.10)"),
+              ("lowest_class_fidelity", 0.75, "lowest class fidelity (target 0.75)"),
+              ("frechet_distance_ratio", 3.0, "Fréchet ratio (target <= 3, log)")]  # fmt: skip
+    clock = "train_cpu_s" if args.clock == "cpu" else "train_wall_s"
+    for ax, (key, target, title) in zip(axes, panels):
+        for arm, r in results.items():
+            points = [(p[clock] / 60, p[key]) for p in r["curve"] if p.get(key) is not None]
+            ax.plot(*zip(*points), marker="o", label=arm)
+        ax.axhline(target, color="grey", linestyle="--", linewidth=1)
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel(f"training {args.clock} minutes ({args.device})")
+        if key == "frechet_distance_ratio":
+            ax.set_yscale("log")
+    axes[0].legend(fontsize=8)
+    fig.suptitle(f"{args.size}x{args.size}x{args.frames}, batch {args.batch_size}, {args.precision} on {args.device}",
+                 fontsize=10)  # fmt: skip
+    fig.tight_layout()
+    path = RESULTS / f"{args.name}_curves.png"
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
 
 
 def _sheet(samples: dict[str, np.ndarray], names, plan, test_videos, test_labels, args) -> Path:
@@ -214,8 +319,9 @@ def _sheet(samples: dict[str, np.ndarray], names, plan, test_videos, test_labels
         rows.append(test_videos[int(np.flatnonzero(test_labels == c)[0])])
         for arm in samples:
             rows.append(samples[arm][next(i for i, t in enumerate(plan) if t.label == c)])
-    title = f"{args.size}px, {args.cpu_minutes:g} CPU-min each; rows per class: {', '.join(['real', *samples])}"
-    return contact_sheet(rows, title, RESULTS / f"generator_quality_{args.size}.png", frames_per_clip=args.frames)
+    title = (f"{args.size}px, {args.minutes:g} {args.clock}-min each on {args.device}; "
+             f"rows per class: {', '.join(['real', *samples])}")  # fmt: skip
+    return contact_sheet(rows, title, RESULTS / f"{args.name}.png", frames_per_clip=args.frames)
 
 
 if __name__ == "__main__":

@@ -119,6 +119,17 @@ def prepare_real(config: AugmentConfig) -> str:
     return str(out)
 
 
+def generator_checkpoint_path(config: AugmentConfig, real_dir: str | Path) -> Path:
+    """Where a run of ``config`` on the real clips in ``real_dir`` keeps its generator checkpoint.
+
+    The real dataset's folder name carries the fingerprint of its input files,
+    so new data means a new checkpoint. A checkpoint trained elsewhere (on a
+    GPU: ``bench/train_generator.py``) is picked up from here and resumed.
+    """
+    key = fingerprint(_step_inputs("train", config), Path(real_dir).name)
+    return cache_dir(_dataset_dir(config), "generator", key) / "generator.pt"
+
+
 @task(retries=1, retry_delay_seconds=5, retry_condition_fn=_retry_unless_bad_input, cache_key_fn=_cache_key("train"),
       persist_result=True)
 def train_generator(config: AugmentConfig, real_dir: str, class_names: list[str]) -> str:
@@ -128,15 +139,14 @@ def train_generator(config: AugmentConfig, real_dir: str, class_names: list[str]
     from pipelines import ClipDataset
 
     logger = get_run_logger()
-    # The real dataset's folder name carries the fingerprint of its input files, so new data means a new checkpoint.
-    ckpt = cache_dir(_dataset_dir(config), "generator", fingerprint(_step_inputs("train", config), Path(real_dir).name))
+    ckpt = generator_checkpoint_path(config, real_dir)
     clips = ClipDataset(real_dir, split="train")
     logger.info("training on %d real clips from %s", len(clips), real_dir)
 
     def progress(step: int, stats: dict) -> None:
         logger.info("%s", describe_progress(step, config.train.steps, stats))
 
-    return str(train(clips, class_names, config.train, config.clip, ckpt / "generator.pt", progress=progress))
+    return str(train(clips, class_names, config.train, config.clip, ckpt, progress=progress))
 
 
 @task(retries=1, retry_delay_seconds=5, retry_condition_fn=_retry_unless_bad_input, cache_key_fn=_cache_key("judge"),
