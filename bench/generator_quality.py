@@ -1,27 +1,34 @@
-"""Generator families and training switches, trained for the same CPU-time budget and gated by one judge.
+"""Generator families and training switches, trained for the same time budget and gated by one judge.
 
 Every arm trains on the same real procedural clips (rendered and H.264-encoded
-as the demo's prepare step does, ``ProceduralSource`` defaults), by default
-in fp32 on the CPU on one thread (``--device cuda --precision bf16`` on a
-GPU), for ``--cpu-minutes`` of training CPU time. Training runs in chunks of
-``--chunk`` steps (train, then resume: resuming is exact, so this is the run
-that one uninterrupted call would give); at ``--evals`` evenly spaced points
-of the budget the EMA generator is sampled as generation does (the demo's
-plan of 32 clips per class, its seeds), round-tripped through H.264, and
-measured with ``pipelines.release.gate.assess`` against one judge trained
-once on the real training split. Evaluation time is not charged to the
-budget. Results: ``bench/results/generator_quality_<size>.json`` (every
-figure at every evaluation point, steps per CPU second and per wall second)
-and ``generator_quality_<size>.png`` (per class: a real clip, then one clip
-of each arm), plus a markdown table on stdout.
+as the demo's prepare step does, ``ProceduralSource`` defaults; or ``--real``,
+a set prepared before, where Beam is not installed), by default in fp32 on the
+CPU on one thread (``--device cuda --precision bf16`` on a GPU), for
+``--minutes`` of training: CPU time on the CPU, wall time on a GPU
+(``--clock``). Training runs in chunks of ``--chunk`` steps (train, then
+resume: resuming is exact, so this is the run that one uninterrupted call
+would give); at ``--evals`` evenly spaced points of the budget the EMA
+generator is sampled as generation does (the demo's plan of 32 clips per
+class, its seeds), round-tripped through H.264, and measured with
+``pipelines.release.gate.assess`` against one judge trained once on the real
+training split (the demo's: residual input). Evaluation time is not charged
+to the budget. On a GPU, ``--parallel`` runs each arm in its own process at
+the same time (small models leave a GPU mostly idle). Results:
+``bench/results/<name>.json`` (every figure at every evaluation point, steps
+per CPU second and per wall second, the command and the machine),
+``<name>.png`` (per class: a real clip, then one clip of each arm) and
+``<name>_curves.png`` (the figures against training steps, with the
+targets), plus a markdown table on stdout. ``bench/gpu_session.sh`` is the
+GPU run.
 
-    python bench/generator_quality.py --size 32 --cpu-minutes 2 --work /tmp/gq
+    python -m bench.generator_quality --size 32 --minutes 2 --work /tmp/gq
 
-Why CPU time, not wall time: on a machine shared with other jobs a process
+Why CPU time on the CPU: on a machine shared with other jobs a process
 gets anything from a tenth of a core to two cores, so equal wall time is not
 equal work, and torch's threads spin when more of them run than there are
 free cores (measured here: one VGAN step took 6 CPU-s on two threads, 0.9 on
-one). CPU seconds of a one-thread process are the steady measure.
+one). CPU seconds of a one-thread process are the steady measure. On a GPU
+the CPU only launches kernels, and wall time is the budget.
 """
 
 from __future__ import annotations
@@ -282,7 +289,7 @@ def main() -> None:
 
 
 def _curves(results: dict[str, dict], reference: dict, args) -> Path:
-    """Label fidelity, lowest class fidelity and Fréchet ratio against training time, per arm, with the targets."""
+    """Label fidelity, lowest class fidelity and Fréchet ratio against training steps, per arm, with the targets."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -292,19 +299,19 @@ def _curves(results: dict[str, dict], reference: dict, args) -> Path:
     panels = [("label_fidelity", reference["judge_test_accuracy"] - 0.10, "label fidelity (target: judge - 0.10)"),
               ("lowest_class_fidelity", 0.75, "lowest class fidelity (target 0.75)"),
               ("frechet_distance_ratio", 3.0, "Fréchet ratio (target <= 3, log)")]  # fmt: skip
-    clock = "train_cpu_s" if args.clock == "cpu" else "train_wall_s"
+    # steps, not minutes, on the x axis: a machine's steps per second (in the JSON) turns them into its time
     for ax, (key, target, title) in zip(axes, panels):
         for arm, r in results.items():
-            points = [(p[clock] / 60, p[key]) for p in r["curve"] if p.get(key) is not None]
-            ax.plot(*zip(*points), marker="o", label=arm)
+            points = [(p["steps"], p[key]) for p in r["curve"] if p.get(key) is not None]
+            ax.plot(*zip(*points), marker="o", label=f"{arm} ({r['steps_per_s']:.3g} steps/s)")
         ax.axhline(target, color="grey", linestyle="--", linewidth=1)
         ax.set_title(title, fontsize=9)
-        ax.set_xlabel(f"training {args.clock} minutes ({args.device})")
+        ax.set_xlabel("generator training steps")
         if key == "frechet_distance_ratio":
             ax.set_yscale("log")
     axes[0].legend(fontsize=8)
-    fig.suptitle(f"{args.size}x{args.size}x{args.frames}, batch {args.batch_size}, {args.precision} on {args.device}",
-                 fontsize=10)  # fmt: skip
+    fig.suptitle(f"{args.size}x{args.size}x{args.frames}, batch {args.batch_size}, {args.precision} on {args.device}, "
+                 f"{args.minutes:g} {args.clock} minutes per arm", fontsize=10)  # fmt: skip
     fig.tight_layout()
     path = RESULTS / f"{args.name}_curves.png"
     fig.savefig(path, dpi=100)
