@@ -62,9 +62,37 @@ def test_a_real_test_split_too_small_to_mean_anything_is_named_not_judged():
     ratio = figures["motion_ratio__wave"]
     assert ratio.value is None and "NOT MEASURABLE, only 2 real test clips of 'wave' (need 5)" in ratio.description
     assert ratio.samples == {"synthetic": 10, "real_test": 2}
+    spread = figures["diversity_ratio__wave"]
+    assert spread.value is None and "NOT MEASURABLE, only 2 real test clips of 'wave' (need 5)" in spread.description
+    assert _fails(spread) and "diversity_ratio" not in figures  # no class measurable: no overall figure either
     # with enough clips the same figures are measured and pass
     enough = _figures(_set(10, MOVING), _set(6, MOVING, 2))
     assert not _fails(enough["real_test_clips_per_class"]) and enough["motion_ratio__wave"].value is not None
+    assert enough["diversity_ratio__wave"].value is not None and not _fails(enough["diversity_ratio__wave"])
+
+
+def _without(measured: MeasuredSet, keep: np.ndarray) -> MeasuredSet:
+    """The clips of ``measured`` where ``keep`` is true."""
+    idx = np.flatnonzero(keep)
+    return MeasuredSet(keys=[measured.keys[i] for i in idx], labels=measured.labels[idx],
+                       features=measured.features[idx], probs=measured.probs[idx], pixels=measured.pixels[idx],
+                       motion=measured.motion[idx], flicker=measured.flicker[idx], i3d=None)  # fmt: skip
+
+
+def test_one_class_with_too_few_real_test_clips_is_not_measurable_and_the_others_are_judged():
+    test = _set(6, MOVING, 2)
+    wave = np.flatnonzero(test.labels == 0)
+    test = _without(test, (test.labels != 0) | np.isin(np.arange(len(test)), wave[:3]))  # 3 'wave', 6 of the others
+    collapsed = _set(10, MOVING)
+    collapsed.features[collapsed.labels == 1] = collapsed.features[collapsed.labels == 1][0]  # every 'jump' clip alike
+    figures = _figures(collapsed, test, QualityConfig(min_test_clips_per_class=5))
+    for name in ("diversity_ratio__wave", "motion_ratio__wave"):
+        assert figures[name].value is None and "only 3 real test clips of 'wave' (need 5)" in figures[name].description
+    assert figures["diversity_ratio__wave"].samples == {"synthetic": 10, "real_test": 3}
+    assert figures["diversity_ratio__jump"].value == 0.0 and _fails(figures["diversity_ratio__jump"])
+    assert not _fails(figures["diversity_ratio__run"])
+    overall = figures["diversity_ratio"]  # over jump and run only: wave's spread has no reference
+    assert overall.samples == {"synthetic": 20, "real_test": 12} and "enough real test clips" in overall.description
 
 
 def test_a_class_whose_real_clips_do_not_move_requires_no_motion():
