@@ -122,3 +122,22 @@ def test_the_card_shows_a_caveat_when_the_real_test_split_is_small():
 
     assert "Caveat: small real test split" in card(3) and "has 3 clips" in card(3)
     assert "Caveat" not in card(6)
+
+
+def test_with_shares_over_real_a_class_may_be_as_still_as_its_real_clips_but_not_frozen_throughout():
+    test = _set(6, MOVING, 2)
+    test.motion[np.flatnonzero(test.labels == 0)[:3]] = 0.0  # half the real 'wave' clips are still (a still scene)
+    test.pixels[1] = test.pixels[0]  # and two of them one shot: near duplicates
+    like_real = _set(10, MOVING)
+    like_real.motion[np.flatnonzero(like_real.labels == 0)[:5]] = 0.0
+    like_real.pixels[1] = like_real.pixels[0]
+    absolute = _figures(like_real, test)
+    assert _fails(absolute["frozen_fraction__wave"])  # 0.5 against 0.35: the real clips themselves would fail
+    relative = _figures(like_real, test, QualityConfig(shares_over_real=True))
+    frozen = relative["frozen_fraction__wave"]
+    assert frozen.value == 0.5 and frozen.reference == 0.5 and frozen.threshold == pytest.approx(0.85) and not _fails(frozen)
+    assert relative["frozen_fraction__jump"].threshold == pytest.approx(0.35)  # its real clips all move
+    dup = relative["near_duplicate_fraction"]
+    assert dup.reference == pytest.approx(2 / 18) and dup.threshold == pytest.approx(2 / 18 + 0.05) and not _fails(dup)
+    frozen_wave = _set(10, {0: 0.0, 1: 0.05, 2: 0.05})
+    assert _fails(_figures(frozen_wave, test, QualityConfig(shares_over_real=True))["frozen_fraction__wave"])
