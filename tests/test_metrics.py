@@ -139,5 +139,8 @@ def test_with_shares_over_real_a_class_may_be_as_still_as_its_real_clips_but_not
     assert relative["frozen_fraction__jump"].threshold == pytest.approx(0.35)  # its real clips all move
     dup = relative["near_duplicate_fraction"]
     assert dup.reference == pytest.approx(2 / 18) and dup.threshold == pytest.approx(2 / 18 + 0.05) and not _fails(dup)
+    few = _without(test, (test.labels != 0) | np.isin(np.arange(len(test)), np.flatnonzero(test.labels == 0)[:2]))
+    two_still = _figures(like_real, few, QualityConfig(shares_over_real=True))["frozen_fraction__wave"]
+    assert two_still.reference == 1.0 and two_still.threshold == 0.35  # 2 still real clips move no threshold
     frozen_wave = _set(10, {0: 0.0, 1: 0.05, 2: 0.05})
     assert _fails(_figures(frozen_wave, test, QualityConfig(shares_over_real=True))["frozen_fraction__wave"])
