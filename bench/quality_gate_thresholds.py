@@ -19,8 +19,11 @@ gate's figures (``pipelines.release.gate.assess``) for:
 Every set is encoded to H.264 and decoded again, as a candidate's clips are.
 Thresholds belong between the ``perfect``/``degraded`` columns and the broken
 ones, with margin. Results go to ``bench/results/quality_gate.json``
-(``quality_gate_<deployment>.json`` for another deployment) and a markdown
-table to stdout.
+(``quality_gate_<deployment>.json`` for another deployment, or ``--out``) and
+a markdown table to stdout (figures that fail in bold, and per set the figures
+that refuse it under ``refused_by`` in the JSON); ``--sheet PNG`` also writes a contact sheet of the
+first decoded clip of every class, perfect (real) above trained, so the table
+sits beside what it measured.
 
     vgan run augment-demo --output-root /tmp/q      # trains generator and judge (the gate may fail)
     python bench/quality_gate_thresholds.py --output-root /tmp/q
@@ -28,7 +31,8 @@ table to stdout.
     python bench/real_footage.py /tmp/real5                # real footage: see docs/quality-gate.md
     vgan run augment-ucf101 --ucf101-root /tmp/real5 --output-root /tmp/r ...
     python bench/quality_gate_thresholds.py --deployment augment-ucf101 --output-root /tmp/r \
-            --set clip.frames=8 --set clip.size=32 --set clip.fps=10    (what the run overrode)
+            --set clip.frames=8 --set clip.size=32 --set clip.fps=10 ...   (what the run overrode) \
+            --out bench/results/quality_gate_real.json --sheet bench/results/quality_gate_real.png
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ from evaluation.judge import load_judge
 from pipelines.jobs.plan import plan_synthetic
 from pipelines.sources.procedural import render_clip
 from pipelines.release.gate import assess, measure, measure_clips
+from pipelines.release.preview import contact_sheet, sheet_scale
 from pipelines.dataset.reader import ClipDataset
 from pipelines.media.video_io import decode_video, encode_mp4
 
@@ -73,6 +78,15 @@ def _degrade(videos: np.ndarray, blur: bool = True, noise: float = 6.0, seed: in
     return x.round().clamp(0, 255).to(torch.uint8).movedim(-3, -1).numpy()
 
 
+def _fails(figure) -> bool:
+    """What the quality suite decides for a thresholded figure: a missing value fails, else its bound."""
+    if figure.bound is None or figure.threshold is None:
+        return False
+    if figure.value is None:
+        return True
+    return figure.value < figure.threshold if figure.bound == "min" else figure.value > figure.threshold
+
+
 def _round_trip(videos: np.ndarray, fps: float, crf: int, preset: str) -> np.ndarray:
     return np.stack([decode_video(encode_mp4(v, fps, crf, preset)) for v in videos])
 
@@ -86,6 +100,8 @@ def main() -> None:
     parser.add_argument("--checkpoint", type=Path, help="generator checkpoint (default: the one cached under the root)")
     parser.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
                         help="a configuration override the run was made with, e.g. clip.fps=10 (value read as JSON)")
+    parser.add_argument("--out", type=Path, help="results file (default: bench/results/quality_gate[_<deployment>].json)")
+    parser.add_argument("--sheet", type=Path, help="also write a PNG: per class, a decoded perfect and a trained clip")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
@@ -132,12 +148,15 @@ def main() -> None:
     sets["degraded"] = _degrade(sets["perfect"])
     sets["flickering"] = _degrade(sets["perfect"], blur=False, noise=20.0)
 
-    results = {}
+    results, firsts, refused_by = {}, {}, {}
     for name, videos in sets.items():
         set_labels, set_keys = own.get(name, (labels, keys))
-        measured = measure_clips(_round_trip(videos, config.clip.fps, gen.crf, gen.preset), set_labels, set_keys, judge)
+        decoded = _round_trip(videos, config.clip.fps, gen.crf, gen.preset)
+        firsts[name] = [decoded[set_labels.index(c)] for c in sorted(set(set_labels))]
+        measured = measure_clips(decoded, set_labels, set_keys, judge)
         figures = assess(measured, train, test, judge, config.quality).summary.figures
         results[name] = {f.name: f.value for f in figures}
+        refused_by[name] = [f.name for f in figures if _fails(f)]
         reference = {f.name: f.reference for f in figures}
         thresholds = {f.name: (f.bound, f.threshold) for f in figures}
     columns = ["perfect", "degraded", "trained", "constant", "one_clip", "shuffled", "frozen", "copies", "flickering"]
@@ -146,17 +165,25 @@ def main() -> None:
     print(f"| --- | ---: | {' | '.join('---:' for _ in columns)} | --- |")
     for fig in results["trained"]:
         bound, thr = thresholds[fig]
-        cells = " | ".join("n/a" if results[c].get(fig) is None else f"{results[c][fig]:.3g}" for c in columns)
+        cells = " | ".join(("**n/a**" if fig in refused_by[c] else "n/a") if results[c].get(fig) is None
+                           else ("**{:.3g}**" if fig in refused_by[c] else "{:.3g}").format(results[c][fig])
+                           for c in columns)  # fmt: skip
         ref = "" if reference[fig] is None else f"{reference[fig]:.3g}"
         print(f"| {fig} | {ref} | {cells} | {'' if thr is None else ('>= ' if bound == 'min' else '<= ') + f'{thr:g}'} |")
-    out = RESULTS if args.deployment == "augment-demo" else RESULTS.with_name(f"quality_gate_{args.deployment}.json")
+    sheet = None
+    if args.sheet:
+        contact_sheet(firsts["trained"], f"real test above {info.step}-step generator", args.sheet,
+                      real=firsts["perfect"], scale=sheet_scale(config.clip.size))  # fmt: skip
+        sheet = {"path": str(args.sheet), "rows": [names[c] for c in sorted(set(labels))]}
+        print(f"contact sheet: {args.sheet}, rows in each half: {', '.join(sheet['rows'])}")
+    out = args.out or (RESULTS if args.deployment == "augment-demo" else RESULTS.with_name(f"quality_gate_{args.deployment}.json"))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({
         "deployment": args.deployment, "command": " ".join(["python", *sys.argv]), "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "judge": judge.name, "judge_test_accuracy": judge.meta["test_accuracy"], "checkpoint_sha256": info.sha256,
         "generator_steps": info.step, "clips": {"synthetic": len(plan), "real_train": len(train), "real_test": len(test)},
         "reference": reference, "thresholds": {k: v[1] for k, v in thresholds.items() if v[1] is not None},
-        "figures": results,
+        "figures": results, "refused_by": refused_by, "sheet": sheet,
     }, indent=2) + "\n")  # fmt: skip
     print(f"\nwritten to {out}")
 

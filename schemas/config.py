@@ -353,6 +353,12 @@ class QualityConfig(_Strict):
         description="least mean motion of the synthetic clips, as a share of the real test clips' own, "
         "overall and in every class",
     )  # fmt: skip
+    shares_over_real: bool = Field(
+        False,
+        description="read max_frozen_fraction and max_duplicate_fraction as the most share ABOVE the real test clips' "
+        "own (per class for frozen clips): in real footage still scenes and clips of one recording are frozen or "
+        "near-duplicate by nature, so the absolute share is a property of the data (docs/quality-gate.md)",
+    )  # fmt: skip
     min_test_clips_per_class: int = Field(
         MEANINGFUL_TEST_CLIPS, ge=0,
         description="fewest real test clips of a class for a figure compared against them to mean anything; "

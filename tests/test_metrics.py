@@ -62,9 +62,37 @@ def test_a_real_test_split_too_small_to_mean_anything_is_named_not_judged():
     ratio = figures["motion_ratio__wave"]
     assert ratio.value is None and "NOT MEASURABLE, only 2 real test clips of 'wave' (need 5)" in ratio.description
     assert ratio.samples == {"synthetic": 10, "real_test": 2}
+    spread = figures["diversity_ratio__wave"]
+    assert spread.value is None and "NOT MEASURABLE, only 2 real test clips of 'wave' (need 5)" in spread.description
+    assert _fails(spread) and "diversity_ratio" not in figures  # no class measurable: no overall figure either
     # with enough clips the same figures are measured and pass
     enough = _figures(_set(10, MOVING), _set(6, MOVING, 2))
     assert not _fails(enough["real_test_clips_per_class"]) and enough["motion_ratio__wave"].value is not None
+    assert enough["diversity_ratio__wave"].value is not None and not _fails(enough["diversity_ratio__wave"])
+
+
+def _without(measured: MeasuredSet, keep: np.ndarray) -> MeasuredSet:
+    """The clips of ``measured`` where ``keep`` is true."""
+    idx = np.flatnonzero(keep)
+    return MeasuredSet(keys=[measured.keys[i] for i in idx], labels=measured.labels[idx],
+                       features=measured.features[idx], probs=measured.probs[idx], pixels=measured.pixels[idx],
+                       motion=measured.motion[idx], flicker=measured.flicker[idx], i3d=None)  # fmt: skip
+
+
+def test_one_class_with_too_few_real_test_clips_is_not_measurable_and_the_others_are_judged():
+    test = _set(6, MOVING, 2)
+    wave = np.flatnonzero(test.labels == 0)
+    test = _without(test, (test.labels != 0) | np.isin(np.arange(len(test)), wave[:3]))  # 3 'wave', 6 of the others
+    collapsed = _set(10, MOVING)
+    collapsed.features[collapsed.labels == 1] = collapsed.features[collapsed.labels == 1][0]  # every 'jump' clip alike
+    figures = _figures(collapsed, test, QualityConfig(min_test_clips_per_class=5))
+    for name in ("diversity_ratio__wave", "motion_ratio__wave"):
+        assert figures[name].value is None and "only 3 real test clips of 'wave' (need 5)" in figures[name].description
+    assert figures["diversity_ratio__wave"].samples == {"synthetic": 10, "real_test": 3}
+    assert figures["diversity_ratio__jump"].value == 0.0 and _fails(figures["diversity_ratio__jump"])
+    assert not _fails(figures["diversity_ratio__run"])
+    overall = figures["diversity_ratio"]  # over jump and run only: wave's spread has no reference
+    assert overall.samples == {"synthetic": 20, "real_test": 12} and "enough real test clips" in overall.description
 
 
 def test_a_class_whose_real_clips_do_not_move_requires_no_motion():
@@ -94,3 +122,25 @@ def test_the_card_shows_a_caveat_when_the_real_test_split_is_small():
 
     assert "Caveat: small real test split" in card(3) and "has 3 clips" in card(3)
     assert "Caveat" not in card(6)
+
+
+def test_with_shares_over_real_a_class_may_be_as_still_as_its_real_clips_but_not_frozen_throughout():
+    test = _set(6, MOVING, 2)
+    test.motion[np.flatnonzero(test.labels == 0)[:3]] = 0.0  # half the real 'wave' clips are still (a still scene)
+    test.pixels[1] = test.pixels[0]  # and two of them one shot: near duplicates
+    like_real = _set(10, MOVING)
+    like_real.motion[np.flatnonzero(like_real.labels == 0)[:5]] = 0.0
+    like_real.pixels[1] = like_real.pixels[0]
+    absolute = _figures(like_real, test)
+    assert _fails(absolute["frozen_fraction__wave"])  # 0.5 against 0.35: the real clips themselves would fail
+    relative = _figures(like_real, test, QualityConfig(shares_over_real=True))
+    frozen = relative["frozen_fraction__wave"]
+    assert frozen.value == 0.5 and frozen.reference == 0.5 and frozen.threshold == pytest.approx(0.85) and not _fails(frozen)
+    assert relative["frozen_fraction__jump"].threshold == pytest.approx(0.35)  # its real clips all move
+    dup = relative["near_duplicate_fraction"]
+    assert dup.reference == pytest.approx(2 / 18) and dup.threshold == pytest.approx(2 / 18 + 0.05) and not _fails(dup)
+    few = _without(test, (test.labels != 0) | np.isin(np.arange(len(test)), np.flatnonzero(test.labels == 0)[:2]))
+    two_still = _figures(like_real, few, QualityConfig(shares_over_real=True))["frozen_fraction__wave"]
+    assert two_still.reference == 1.0 and two_still.threshold == 0.35  # 2 still real clips move no threshold
+    frozen_wave = _set(10, {0: 0.0, 1: 0.05, 2: 0.05})
+    assert _fails(_figures(frozen_wave, test, QualityConfig(shares_over_real=True))["frozen_fraction__wave"])

@@ -68,6 +68,26 @@ class Context:
         """Classes the candidate has clips of."""
         return sorted(set(self.synthetic.labels.tolist()))
 
+    def too_few_test_clips(self, c: int, at_least: int = 1) -> str | None:
+        """Why class ``c``'s figures against its own real test clips would be noise, or None when they are not.
+
+        One rule for every per-class figure that divides by the class's real
+        test clips: fewer than ``min_test_clips_per_class`` of them (or than
+        ``at_least``, what the figure needs to exist at all) and one odd clip
+        decides it, so the figure is reported as not measurable, by name,
+        instead of passing or failing.
+        """
+        n, need = int(self.test_counts[c]), max(self.cfg.min_test_clips_per_class, at_least)
+        return None if n >= need else f"NOT MEASURABLE, only {n} real test clips of '{self.names[c]}' (need {need})"
+
+    def share_limit(self, limit: float, real_share: float | None) -> float:
+        """The most share of frozen or near-duplicate clips a figure allows: ``limit``, or with
+        ``shares_over_real`` that much above the real test clips' own share (at most 1), so that
+        real footage, whose still scenes count as frozen, is never held to a stricter bar than itself."""
+        if not self.cfg.shares_over_real or real_share is None:
+            return limit
+        return min(1.0, float(real_share) + limit)
+
     @cached_property
     def nn_pixels(self) -> np.ndarray:
         """Pixel RMS distance of each synthetic clip to its nearest training clip (the index's ``nn_distance``)."""

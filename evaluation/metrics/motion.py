@@ -3,7 +3,8 @@
 Per class, against the same class's real test clips: a class whose clips
 do not move fails by name even when the others move enough to lift the mean.
 A class with fewer real test clips than ``min_test_clips_per_class`` has no
-reference worth dividing by; its figure is reported as not measurable.
+reference worth dividing by; its figure is reported as not measurable
+(``Context.too_few_test_clips``).
 
 Not the index's ``motion`` column, which is taken per clip on the raw pixels
 before encoding (docs/architecture.md, "Two motion figures, two names").
@@ -15,7 +16,7 @@ from evaluation.metrics.context import Context, ratio
 
 @metric("motion")
 def motion(ctx: Context):
-    syn, test, need = ctx.synthetic, ctx.test, ctx.cfg.min_test_clips_per_class
+    syn, test = ctx.synthetic, ctx.test
     figures = [ctx.figure("motion_ratio", ratio(ctx.synthetic.motion, ctx.test.motion),
                        "mean motion (moving-pixel ratio) of the synthetic clips, as a share of the real test clips'",
                        {"synthetic": True, "real_test": True}, reference=1.0, bound="min",
@@ -24,8 +25,8 @@ def motion(ctx: Context):
         name, mine, theirs = ctx.names[c], syn.motion[syn.labels == c], test.motion[test.labels == c]
         what = f"mean motion of the synthetic clips of class '{name}', as a share of its real test clips'"
         value, bound = ratio(mine, theirs), "min"
-        if len(theirs) < max(need, 1):
-            value, what = None, f"{what}: NOT MEASURABLE, only {len(theirs)} real test clips of '{name}' (need {need})"
+        if why := ctx.too_few_test_clips(c):
+            value, what = None, f"{what}: {why}"
         elif theirs.mean() < ctx.cfg.frozen_motion:  # a still class: no motion to fall short of
             bound, what = None, f"{what}; its real clips do not move, so no motion is required"
         figures.append(ctx.figure(
