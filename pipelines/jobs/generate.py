@@ -25,6 +25,7 @@ from pipelines.jobs.plan import ShardTask, plan_synthetic
 from pipelines.jobs.runner import run_shard_pipeline
 from pipelines.jobs.shard_job import ProducedClip, ShardJob
 from schemas.config import BeamConfig, GenerateConfig
+from schemas.labels import boxes_from_mask
 from schemas.layout import INDEX
 
 GENERATOR_NAME = "vgan-two-stream"
@@ -107,7 +108,7 @@ class GeneratorProducer:
         )
 
     def __call__(self, shard: ShardTask):
-        from generators import boxes_from_mask, sample, torch_threads
+        from generators import sample, torch_threads
 
         clips = shard.clips
         for start in range(0, len(clips), self.cfg.batch_size):
