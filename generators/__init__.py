@@ -17,11 +17,10 @@ The public surface (everything else is internal):
 * ``load_generator(path, device="cpu", architecture=None) -> (G_ema, CheckpointInfo)``,
   ``read_checkpoint_info(path)`` (class names, clip format, config, step, sha256; no weights read), ``save_checkpoint``,
   ``load_checkpoint``, ``CheckpointError``, ``ResumeMismatchError``.
-* ``boxes_from_mask(mask)`` — per-frame foreground boxes (numpy).
 * ``to_model(clips)`` / ``to_uint8(video)`` — the one I/O <-> model tensor conversion.
 
-Names are imported lazily (PEP 562), so ``from generators import boxes_from_mask``
-does not pay for importing torch.
+Names are imported lazily (PEP 562), so ``import generators`` loads torch only when a
+name is first used. Boxes, visibility and event spans from masks are :mod:`schemas.labels`.
 """
 
 from __future__ import annotations
@@ -47,7 +46,6 @@ _EXPORTS = {
     "CheckpointError": "generators.checkpoint",
     "CheckpointInfo": "generators.checkpoint",
     "read_checkpoint_info": "generators.checkpoint",
-    "boxes_from_mask": "generators.masks",
     "to_model": "generators.video",
     "to_uint8": "generators.video",
 }
@@ -65,7 +63,6 @@ if TYPE_CHECKING:
         save_checkpoint,
     )
     from generators.cmgan import ContentMotionGenerator
-    from generators.masks import boxes_from_mask
     from generators.networks import VideoGenerator, VideoParts
     from generators.device import resolve_device, torch_threads
     from generators.sampling import SampleBatch, sample

@@ -35,7 +35,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from generators.masks import boxes_from_mask, event_span, visibility
+from schemas.labels import boxes_from_mask, event_span, visibility
 
 __all__ = ["ActorLayer", "ActorTrack", "Composite", "Perspective", "Placement", "composite", "plan_actors"]
 

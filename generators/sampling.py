@@ -82,14 +82,9 @@ def sample(
     AVX-512 BF16 and on recent GPUs) or ``"fp32"``; it is part of what a clip
     is a function of, so record it beside the seed.
     """
-    videos, masks = [], []
-    for parts in _chunks(G, labels, seeds, truncation, device, precision):
-        videos.append(to_uint8(parts.video))
-        masks.append(parts.mask[:, 0].float().cpu().numpy())
-    n, t, s = len(labels), G.frames, G.size
-    if n == 0:
-        return SampleBatch(np.empty((0, t, s, s, 3), np.uint8), np.empty((0, t, s, s), np.float32))
-    return SampleBatch(np.concatenate(videos)[:n], np.concatenate(masks)[:n])
+    t, s = G.frames, G.size
+    empty = (np.empty((0, t, s, s, 3), np.uint8), np.empty((0, t, s, s), np.float32))
+    return SampleBatch(*_collect(G, labels, seeds, truncation, device, precision, _clip_arrays, empty))
 
 
 def sample_layers(
@@ -106,16 +101,40 @@ def sample_layers(
     The same ``(label, seed)`` gives the layers that :func:`sample` blends into its clip,
     so an actor composited elsewhere is the very actor of the generator's own clip.
     """
-    fgs, masks, bgs = [], [], []
-    for parts in _chunks(G, labels, seeds, truncation, device, precision):
-        fgs.append(((parts.foreground.float() + 1) / 2).permute(0, 2, 3, 4, 1).cpu().numpy())
-        masks.append(parts.mask[:, 0].float().cpu().numpy())
-        bgs.append(((parts.background.float() + 1) / 2).permute(0, 2, 3, 1).cpu().numpy())
-    n, t, s = len(labels), G.frames, G.size
-    if n == 0:
-        return LayerBatch(np.empty((0, t, s, s, 3), np.float32), np.empty((0, t, s, s), np.float32),
-                          np.empty((0, s, s, 3), np.float32))
-    return LayerBatch(np.concatenate(fgs)[:n], np.concatenate(masks)[:n], np.concatenate(bgs)[:n])
+    t, s = G.frames, G.size
+    empty = tuple(np.empty(shape, np.float32) for shape in ((0, t, s, s, 3), (0, t, s, s), (0, s, s, 3)))
+    return LayerBatch(*_collect(G, labels, seeds, truncation, device, precision, _layer_arrays, empty))
+
+
+def _clip_arrays(parts) -> tuple[np.ndarray, ...]:
+    """One chunk's :class:`SampleBatch` fields: the blended clip as uint8 and the mask."""
+    return to_uint8(parts.video), _mask(parts)
+
+
+def _layer_arrays(parts) -> tuple[np.ndarray, ...]:
+    """One chunk's :class:`LayerBatch` fields: foreground, mask and background as floats in [0, 1]."""
+    foreground = ((parts.foreground.float() + 1) / 2).permute(0, 2, 3, 4, 1).cpu().numpy()
+    background = ((parts.background.float() + 1) / 2).permute(0, 2, 3, 1).cpu().numpy()
+    return foreground, _mask(parts), background
+
+
+def _mask(parts) -> np.ndarray:
+    """The foreground mask (B, T, H, W) as float32 on the CPU."""
+    return parts.mask[:, 0].float().cpu().numpy()
+
+
+def _collect(G: nn.Module, labels: Sequence[int], seeds: Sequence[int], truncation: float,
+             device: str | torch.device, precision: str, convert, empty: tuple[np.ndarray, ...]):
+    """``convert`` applied to every chunk of :func:`_chunks`, each field concatenated and cut to the request.
+
+    The one path :func:`sample` and :func:`sample_layers` share: the arguments are checked (in
+    :func:`_chunks`) before anything else, so both raise the same errors, and the padding of
+    the last chunk is dropped here. ``empty`` is what an empty request returns (no network call).
+    """
+    fields = [convert(parts) for parts in _chunks(G, labels, seeds, truncation, device, precision)]
+    if not fields:
+        return empty
+    return tuple(np.concatenate(column)[: len(labels)] for column in zip(*fields))
 
 
 def _chunks(G: nn.Module, labels: Sequence[int], seeds: Sequence[int], truncation: float,

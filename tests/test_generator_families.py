@@ -12,11 +12,11 @@ import torch
 from generators.architectures import GENERATORS, build_generator
 from generators.checkpoint import CheckpointError, load_checkpoint, load_generator, save_checkpoint
 from generators.cmgan import ContentMotionGenerator
-from generators.masks import boxes_from_mask
 from generators.networks import VideoDiscriminator, VideoGenerator
 from generators.sampling import sample
 from generators.training import ResumeMismatchError, train
 from schemas.config import ClipFormat, ModelConfig, TrainConfig
+from schemas.labels import boxes_from_mask
 from tests.test_training import CLASSES, CLIP, MovingBars  # one toy dataset for every training test
 
 FAMILIES = sorted(GENERATORS)

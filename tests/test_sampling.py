@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from evaluation.clip_stats import flicker, motion
-from generators.masks import boxes_from_mask
 from generators.networks import VideoGenerator
 from generators.sampling import CHUNK, latents, sample
+from schemas.labels import boxes_from_mask
 
 NUM_CLASSES = 3
 

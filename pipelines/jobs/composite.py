@@ -14,13 +14,16 @@ from pathlib import Path
 
 import numpy as np
 
-from pipelines.jobs.generate import GENERATOR_NAME, GeneratorProducer, _LOADED, _local_worker_share
-from pipelines.jobs.plan import ShardTask, plan_synthetic
-from pipelines.jobs.runner import run_shard_pipeline
-from pipelines.jobs.shard_job import ProducedClip, ShardJob
+from pipelines.jobs.generate import (
+    GENERATOR_NAME,
+    GeneratorProducer,
+    local_worker_share,
+    run_generation,
+)
+from pipelines.jobs.plan import ShardTask
+from pipelines.jobs.shard_job import ProducedClip
 from pipelines.sources.scenes import Scene, load_scenes, procedural_scenes
 from schemas.config import BeamConfig, GenerateConfig, SurveillanceConfig
-from schemas.layout import INDEX
 
 COMPOSITOR_NAME = f"{GENERATOR_NAME}+composite"
 
@@ -119,11 +122,5 @@ def composite_dataset(checkpoint: str | os.PathLike, cfg: GenerateConfig, survei
 
     info = read_checkpoint_info(checkpoint)
     scenes_for(surveillance, info.clip.size)
-    class_names = list(info.class_names)
-    plan = plan_synthetic(class_names, cfg.planned_counts(class_names), cfg.seed, cfg.shard_size)
-    job = ShardJob(out_dir, origin="synthetic", fps=info.clip.fps, crf=cfg.crf, preset=cfg.preset)
-    producer = CompositeProducer(checkpoint, cfg, surveillance, *_local_worker_share(beam_cfg))
-    try:
-        return run_shard_pipeline(plan, job, producer, beam_cfg, Path(out_dir) / INDEX)
-    finally:
-        _LOADED.clear()
+    producer = CompositeProducer(checkpoint, cfg, surveillance, *local_worker_share(beam_cfg))
+    return run_generation(info, cfg, producer, out_dir, beam_cfg)

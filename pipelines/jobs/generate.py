@@ -21,11 +21,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pipelines.jobs.runner import run_shard_pipeline
 from pipelines.jobs.plan import ShardTask, plan_synthetic
+from pipelines.jobs.runner import run_shard_pipeline
 from pipelines.jobs.shard_job import ProducedClip, ShardJob
-from schemas.layout import INDEX
 from schemas.config import BeamConfig, GenerateConfig
+from schemas.labels import boxes_from_mask
+from schemas.layout import INDEX
 
 GENERATOR_NAME = "vgan-two-stream"
 
@@ -107,7 +108,7 @@ class GeneratorProducer:
         )
 
     def __call__(self, shard: ShardTask):
-        from generators import boxes_from_mask, sample, torch_threads
+        from generators import sample, torch_threads
 
         clips = shard.clips
         for start in range(0, len(clips), self.cfg.batch_size):
@@ -143,17 +144,27 @@ def generate_dataset(
     from generators import read_checkpoint_info
 
     info = read_checkpoint_info(checkpoint)
+    producer = GeneratorProducer(checkpoint, cfg, *local_worker_share(beam_cfg))
+    return run_generation(info, cfg, producer, out_dir, beam_cfg)
+
+
+def run_generation(info, cfg: GenerateConfig, producer, out_dir: str | os.PathLike, beam_cfg: BeamConfig) -> Path:
+    """Run ``producer`` (a :class:`GeneratorProducer` or subclass) over the generation plan into ``out_dir``.
+
+    The one run every generating job shares: the plan of ``cfg``'s counts over the
+    checkpoint's classes (``info``, a ``CheckpointInfo``), the shard job at its
+    frame rate, the shard pipeline, and dropping the generator this process loaded.
+    """
     class_names = list(info.class_names)
     plan = plan_synthetic(class_names, cfg.planned_counts(class_names), cfg.seed, cfg.shard_size)
     job = ShardJob(out_dir, origin="synthetic", fps=info.clip.fps, crf=cfg.crf, preset=cfg.preset)
-    producer = GeneratorProducer(checkpoint, cfg, *_local_worker_share(beam_cfg))
     try:
         return run_shard_pipeline(plan, job, producer, beam_cfg, Path(out_dir) / INDEX)
     finally:
         _LOADED.clear()  # this process does not keep the model once its run is over
 
 
-def _local_worker_share(beam_cfg: BeamConfig) -> tuple[int | None, bool]:
+def local_worker_share(beam_cfg: BeamConfig) -> tuple[int | None, bool]:
     """(cores per worker, whether it is the machine's only worker) when all workers run on this machine.
 
     On a remote cluster each worker counts its own cores and may have neighbours: (None, False).

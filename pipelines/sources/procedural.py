@@ -36,6 +36,7 @@ from typing import Callable
 import numpy as np
 
 from schemas.classes import PROCEDURAL_CLASSES
+from schemas.labels import event_span, visibility
 
 # --- body model, in units of body height (feet to top of head) ------------------
 
@@ -637,7 +638,7 @@ def render_clip_tracks(label_name: str, seed: int, frames: int, height: int, wid
     (``schemas.index.ACTOR_TYPE``): its capsules' box clipped to the frame (null
     where it is wholly off-frame), its visibility (share of its rendered pixels,
     coverage > 0.5, that are in the frame and not under an actor drawn in front),
-    and the span of frames in which it moves (:func:`generators.masks.event_span`
+    and the span of frames in which it moves (:func:`schemas.labels.event_span`
     on its pixels before the frame cuts them). Video and union boxes are the
     bytes :func:`render_clip` gives.
     """
@@ -688,8 +689,6 @@ def _render(label_name: str, seed: int, frames: int, height: int, width: int, tr
 
 def _tracks(drawn, label: int, label_name: str, frames: int, height: int, width: int) -> list[dict]:
     """Per-actor labels of a rendered clip, from each actor's own coverage on a canvas padded past the frame."""
-    from generators.masks import event_span, visibility
-
     own, full = [], []
     for (start, end, radius, depth, colours), box in drawn:
         pad = int(np.ceil(max(0.0, -box[:, :2].min(), (box[:, 2] - width).max(), (box[:, 3] - height).max()))) + 2

@@ -1,4 +1,11 @@
-"""From a generator's foreground mask to per-frame boxes: what detection and tracking labels are made of."""
+"""The index's mask-derived labels: per-frame boxes, an actor's visibility and its event span (numpy only).
+
+These are the definitions behind the ``boxes`` column and the actor rows of
+:mod:`schemas.index`. They live beside the schema, not in ``generators/``,
+because both sides that fill those columns use them: the procedural renderer
+(``pipelines/sources/procedural.py``, which may not import ``generators``) and
+generation and compositing (``generators/``).
+"""
 
 from __future__ import annotations
 
