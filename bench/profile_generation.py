@@ -38,9 +38,9 @@ PRODUCER = [
     ("generator forward", "forward_parts (generators/networks.py"),
     ("sample: latents, to_uint8, masks", "sample (generators/sampling.py"),
     ("boxes from mask", "boxes_from_mask"),
-    ("waiting for the previous shard to finish", "drain (pipelines/shard_job.py"),
-    ("checking for finished shards", "finished (pipelines/shard_job.py"),
-    ("handing clips to the encoders", "collect (pipelines/shard_job.py"),
+    ("waiting for the previous shard to finish", "drain (pipelines/jobs/shard_job.py"),
+    ("checking for finished shards", "finished (pipelines/jobs/shard_job.py"),
+    ("handing clips to the encoders", "collect (pipelines/jobs/shard_job.py"),
     ("merging the index parts", "merge_indexes"),
     ("other work in the DoFn (setup, bundle start and end)", "WriteShardFn."),
     ("Beam runner, outside the DoFn", "run_shard_pipeline"),
@@ -53,7 +53,7 @@ FINISHER = [
     ("waiting for the shard's encodes", "result (concurrent/futures/_base.py"),
     ("writing the tar", "write_shard"),
     ("sha256 of the tar", "sha256_file"),
-    ("per-clip stats (flicker, motion)", "_row (pipelines/shard_job.py"),
+    ("per-clip stats (flicker, motion)", "_row (pipelines/jobs/shard_job.py"),
     ("writing the index part", "write_index"),
     ("idle, waiting for a shard", "_worker (concurrent/futures/thread.py"),
 ]
@@ -137,7 +137,7 @@ def main() -> None:
                    "--output", str(out), "--", sys.executable, "-m", "bench.profile_generation",
                    "--clips", str(args.clips), "--encode-child"]
             subprocess.run(cmd, check=True, capture_output=True)
-            encode_samples[mode] = samples_in(out, "encode_mp4 (pipelines/video_io.py")
+            encode_samples[mode] = samples_in(out, "encode_mp4 (pipelines/media/video_io.py")
         gil_share = encode_samples["gil"] / encode_samples["active"]
 
     shares = {}
