@@ -154,3 +154,31 @@ def test_label_out_of_range_is_a_clear_error(tmp_path: Path) -> None:
     data.items = [(clip, 2) for clip, _ in data.items]
     with pytest.raises(ValueError, match="labels"):
         train(data, CLASSES[:2], _config(steps=1), CLIP, tmp_path / "ckpt.pt")
+
+
+class _CountingReads(MovingBars):
+    """MovingBars that counts how often each clip is read (a clip dataset decodes on every read)."""
+
+    def __init__(self) -> None:
+        super().__init__(per_class=2)
+        self.reads = [0] * len(self.items)
+
+    def __getitem__(self, i):
+        self.reads[i] += 1
+        return super().__getitem__(i)
+
+
+def test_training_decodes_each_clip_once_and_writes_the_same_checkpoint(tmp_path: Path, monkeypatch) -> None:
+    """Decoded clips are kept in memory, so 6 steps of 4 clips read each of the 6 clips at most once,
+    and the checkpoint is byte-identical to a run that reads every clip each time (cache budget 0)."""
+    import generators.training as training
+
+    data = _CountingReads()
+    kept = train(data, CLASSES, _config(steps=6), CLIP, tmp_path / "kept.pt")
+    assert max(data.reads) == 1 and sum(data.reads) >= 4
+
+    monkeypatch.setattr(training, "CLIP_CACHE_BYTES", 0)
+    uncached = _CountingReads()
+    again = train(uncached, CLASSES, _config(steps=6), CLIP, tmp_path / "again.pt")
+    assert sum(uncached.reads) == 6 * 4  # one batch of real clips per step, every clip read again
+    assert _sha(again) == _sha(kept)
