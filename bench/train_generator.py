@@ -11,7 +11,7 @@ with ``--train-steps`` equal to its step looks for it, so that run resumes at
 the last step (trains nothing) and goes on to generate, gate and publish::
 
     python -m bench.train_generator train --deployment augment-surveillance --real REAL_DIR \\
-        --steps 6000 --keep 2000 6000 --device cuda --out /tmp/gen
+        --keep 2000 6000 --device cuda --out /tmp/gen
     python -m bench.train_generator place /tmp/gen/generator-6000.pt --deployment augment-surveillance \\
         --real OUT/surveillance-actors/.cache/real-<key> --output-root OUT
     vgan run augment-surveillance --output-root OUT --train-steps 6000
