@@ -61,14 +61,19 @@ from schemas.layout import INDEX
 
 log = logging.getLogger("bench.generator_quality")
 
-#: arm name -> (architecture, TrainConfig overrides); "vgan" is today's default configuration
-ARMS: dict[str, tuple[str, dict]] = {
-    "vgan": ("vgan", {}),
-    "vgan+r1": ("vgan", {"r1_gamma": 1.0}),
-    "cmgan": ("cmgan", {}),
-    "cmgan+r1": ("cmgan", {"r1_gamma": 1.0}),
-    "cmgan+diffs": ("cmgan", {"critic_frame_diffs": True}),
-    "cmgan+r1+diffs": ("cmgan", {"r1_gamma": 1.0, "critic_frame_diffs": True}),
+#: arm name -> TrainConfig overrides (``model``: ModelConfig fields); "vgan" is the default configuration
+#: (the demo deployment's network: z_dim 128, channels 32)
+ARMS: dict[str, dict] = {
+    "vgan": {},
+    "vgan+r1": {"r1_gamma": 1.0},
+    "cmgan": {"model": {"architecture": "cmgan"}},
+    "cmgan+r1": {"model": {"architecture": "cmgan"}, "r1_gamma": 1.0},
+    "cmgan+diffs": {"model": {"architecture": "cmgan"}, "critic_frame_diffs": True},
+    "cmgan+r1+diffs": {"model": {"architecture": "cmgan"}, "r1_gamma": 1.0, "critic_frame_diffs": True},
+    "vgan+diffs": {"critic_frame_diffs": True},
+    "vgan+diffs+mask0.15": {"critic_frame_diffs": True, "mask_l1": 0.15},
+    "vgan16+diffs+mask0.15": {"model": {"channels": 16}, "critic_frame_diffs": True, "mask_l1": 0.15},
+    "vgan+diffs+binary": {"critic_frame_diffs": True, "mask_binary": 1.0},
 }
 #: figures of the table, in order
 TABLE = ["label_fidelity", "lowest_class_fidelity", "frechet_distance_ratio", "diversity_ratio", "motion_ratio",
@@ -136,10 +141,10 @@ def _setup(args) -> dict:
 
 def _run_arm(args, arm: str, ctx: dict) -> tuple[dict, np.ndarray]:
     """Train one arm for the budget in chunks, evaluating at evenly spaced points; its result and last clips."""
-    architecture, overrides = ARMS[arm]
+    overrides = ARMS[arm]
     config = TrainConfig(
         steps=args.chunk, batch_size=args.batch_size, precision=args.precision, device=args.device,
-        checkpoint_every=10**6, model=ModelConfig(architecture=architecture), **overrides,
+        checkpoint_every=10**6, **{**overrides, "model": ModelConfig(**overrides.get("model", {}))},
     )  # fmt: skip
     ckpt = args.work / f"{arm}-{args.size}.pt"
     ckpt.unlink(missing_ok=True)
@@ -163,7 +168,7 @@ def _run_arm(args, arm: str, ctx: dict) -> tuple[dict, np.ndarray]:
         config = config.model_copy(update={"steps": config.steps + args.chunk})
     final = curve[-1]
     result = {
-        "architecture": architecture, "overrides": overrides, "steps": final["steps"],
+        "architecture": config.model.architecture, "overrides": overrides, "steps": final["steps"],
         "steps_per_cpu_s": final["steps"] / final["train_cpu_s"],
         "train_clips_per_cpu_s": final["steps"] * args.batch_size / final["train_cpu_s"],
         "steps_per_s": final["steps"] / final["train_wall_s"],
@@ -195,7 +200,7 @@ def _child_argv(args) -> list[str]:
     argv, skip = [], False
     for a in sys.argv[1:]:
         if a.startswith("--"):
-            skip = a in ("--arms", "--parallel")
+            skip = a in ("--arms", "--parallel", "--reuse")
         if not skip:
             argv.append(a)
     return argv if "--work" in argv else [*argv, "--work", str(args.work)]
@@ -213,7 +218,13 @@ def _write_part(args, arm: str, result: dict, decoded: np.ndarray) -> None:
 
 def _read_part(args, arm: str) -> tuple[dict, np.ndarray]:
     result_path, clips_path = _part_paths(args, arm)
-    return json.loads(result_path.read_text()), np.load(clips_path)
+    result = json.loads(result_path.read_text())
+    # a part left by a run with another budget must not enter this run's table
+    spent, budget = result["curve"][-1][f"train_{args.clock}_s"], args.minutes * 60
+    if not budget <= spent < budget * 1.1:
+        raise SystemExit(f"{result_path} is {spent / 60:.1f} {args.clock} minutes of training, not this run's "
+                         f"{args.minutes:g}: train that arm again (without --reuse) or give its budget")  # fmt: skip
+    return result, np.load(clips_path)
 
 
 def main() -> None:
@@ -228,6 +239,9 @@ def main() -> None:
     parser.add_argument("--arms", nargs="+", default=["vgan", "cmgan", "cmgan+r1", "cmgan+diffs"], choices=list(ARMS))
     parser.add_argument("--parallel", action="store_true", help="one process per arm (on a GPU; never on 2 cores)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--reuse", action="store_true",
+                        help="arms whose results a run with the same --work, --size and budget left there are read, "
+                             "not trained again (e.g. one arm was run alone with --child)")  # fmt: skip
     parser.add_argument("--batch-size", type=int, default=16, help="the demo's")
     parser.add_argument("--threads", type=int, default=1, help="torch threads; more than the idle cores only spin")
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="of training, sampling and the judge")
@@ -255,10 +269,13 @@ def main() -> None:
         (arm,) = args.arms
         _write_part(args, arm, *_run_arm(args, arm, ctx))
         return
+    done = {arm: _read_part(args, arm) for arm in args.arms if args.reuse and _part_paths(args, arm)[0].exists()}
+    todo = argparse.Namespace(**{**vars(args), "arms": [a for a in args.arms if a not in done]})
     if args.parallel:
-        runs = _run_arms_in_parallel(args)
+        runs = _run_arms_in_parallel(todo)
     else:
-        runs = {arm: _run_arm(args, arm, ctx) for arm in args.arms}
+        runs = {arm: _run_arm(args, arm, ctx) for arm in todo.arms}
+    runs = {arm: done[arm] if arm in done else runs[arm] for arm in args.arms}
     results = {arm: r for arm, (r, _) in runs.items()}
     samples = {arm: clips for arm, (_, clips) in runs.items()}
 

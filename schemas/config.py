@@ -195,7 +195,7 @@ Augmentation = Literal["color", "translation", "cutout"]
 
 
 class TrainConfig(_Extensible):
-    _ADDED_LATER = frozenset({"r1_gamma", "r1_every", "critic_frame_diffs"})
+    _ADDED_LATER = frozenset({"r1_gamma", "r1_every", "critic_frame_diffs", "mask_l1", "mask_binary"})
 
     steps: int = Field(1200, ge=1, description="generator updates")
     batch_size: int = Field(32, ge=2, le=1024)
@@ -223,6 +223,12 @@ class TrainConfig(_Extensible):
     r1_every: int = Field(16, ge=1, description="critic steps between R1 penalties (lazy regularisation)")
     critic_frame_diffs: bool = Field(
         False, description="the video critic also sees frame-to-frame differences of the clip"
+    )
+    mask_l1: float = Field(
+        0.5, ge=0, description="weight of the two-stream generator's mask sparsity penalty (mean mask; VGAN's L1 term)"
+    )
+    mask_binary: float = Field(
+        0.0, ge=0, description="weight of a penalty on mask values between 0 and 1 (mean of min(m, 1 - m); 0 = off)"
     )
     model: ModelConfig = Field(default_factory=ModelConfig)
 

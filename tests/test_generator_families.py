@@ -114,6 +114,17 @@ def test_r1_changes_the_critic_update(tmp_path: Path) -> None:
     assert any(not torch.equal(plain["D_video"][k], r1["D_video"][k]) for k in plain["D_video"])
 
 
+@pytest.mark.parametrize("switch", [{"mask_l1": 0.1}, {"mask_binary": 1.0}])
+def test_mask_priors_change_the_generator_update(tmp_path: Path, switch: dict) -> None:
+    """The mask priors' weights act on the generator step only, and a weight that is set is recorded."""
+    plain = load_checkpoint(train(MovingBars(), CLASSES, _config("vgan", steps=1), CLIP, tmp_path / "plain.pt"))
+    other = load_checkpoint(train(MovingBars(), CLASSES, _config("vgan", steps=1, **switch), CLIP, tmp_path / "other.pt"))
+    assert all(torch.equal(plain["D_video"][k], other["D_video"][k]) for k in plain["D_video"]), "critic step unchanged"
+    assert any(not torch.equal(plain["G"][k], other["G"][k]) for k in plain["G"])
+    ((name, weight),) = switch.items()
+    assert other["config"][name] == weight and name not in plain["config"]
+
+
 def test_content_motion_trains_in_bf16(tmp_path: Path) -> None:
     path = train(MovingBars(), CLASSES, _config(steps=2, precision="bf16"), CLIP, tmp_path / "bf16.pt")
     ckpt = load_checkpoint(path)
@@ -169,7 +180,7 @@ def test_resuming_a_run_as_another_family_is_refused(tmp_path: Path) -> None:
 def test_default_configuration_dumps_as_before_the_families() -> None:
     """The saved configuration of a default (vgan) run holds no new keys, so its checkpoints keep their bytes."""
     dumped = TrainConfig().model_dump(mode="json")
-    assert not {"r1_gamma", "r1_every", "critic_frame_diffs"} & dumped.keys()
+    assert not {"r1_gamma", "r1_every", "critic_frame_diffs", "mask_l1", "mask_binary"} & dumped.keys()
     assert dumped["model"] == {"z_dim": 128, "channels": 32}
     chosen = TrainConfig(r1_gamma=1.0, model=ModelConfig(architecture="cmgan")).model_dump(mode="json")
     assert chosen["r1_gamma"] == 1.0 and chosen["model"]["architecture"] == "cmgan"
