@@ -27,6 +27,9 @@ _OFFLINE_ENV = {
     "DO_NOT_TRACK": "1",
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "GX_ANALYTICS_ENABLED": "false",
+    # Prefect waits 20 s for its temporary server; with two runs and a training job on two cores
+    # (load average 5) it took longer and both runs died before their first task.
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
 }
 EXIT_REFUSED = 3
 """Exit status of a run whose candidate the quality gate refused (an expected outcome, not a crash)."""

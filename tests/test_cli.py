@@ -1,5 +1,9 @@
 """The vgan command line and prefect.yaml: one option per field, one clear error per bad value."""
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from flows.cli import build_config, main
@@ -170,3 +174,15 @@ def test_scenes_turns_surveillance_on_and_a_bad_folder_is_named_before_a_run(cap
     assert main(["run", "augment-surveillance", "--surveillance-min-actors", "4",
                  "--surveillance-max-actors", "2"]) == 2
     assert "surveillance" in capsys.readouterr().err
+
+
+def test_the_temporary_prefect_server_gets_time_to_start_on_a_busy_machine():
+    """Prefect's 20 s wait for its temporary server was too short with two runs on two busy cores; a user's own
+    setting is kept. A fresh interpreter: Prefect reads its settings once, when it is first imported."""
+    probe = ("import contextlib\nfrom flows.cli import main\nwith contextlib.suppress(SystemExit): main(['--version'])\n"
+             "from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS as s\nprint(s.value())")
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"}
+    for setting, expected in [(None, "180"), ("45", "45")]:
+        run_env = env if setting is None else {**env, "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": setting}
+        out = subprocess.run([sys.executable, "-c", probe], env=run_env, capture_output=True, text=True, check=True)
+        assert out.stdout.split()[-1] == expected
