@@ -39,6 +39,13 @@ One iteration is one discriminator update followed by one generator update.
   generator converge instead of circling. ``critic_frame_diffs`` shows the
   video critic frame differences besides the clip (see
   :class:`VideoDiscriminator`).
+* Scene critic (``scene_critic``, off by default): a third critic, a 2D one
+  without class, tells the generator's background from empty scenes of the
+  real set (the caller's ``scenes``). The two-stream split otherwise puts
+  whatever stands still into the background, a waving actor's body included,
+  and the mask prior keeps it there: composited into another camera's scene
+  such an actor has no body, and its box holds only the arm. With
+  backgrounds that must look empty, the actor has to come from the foreground.
 """
 
 from __future__ import annotations
@@ -94,15 +101,22 @@ class _Run:
             self.G = build_generator(m, num_classes, clip)
             self.D_video = VideoDiscriminator(num_classes, m.channels, clip.frames, clip.size, config.critic_frame_diffs)
             self.D_frame = FrameDiscriminator(num_classes, m.channels, clip.size, FRAMES_PER_CLIP)
+            # one "class" and one frame: an unconditional critic of still images
+            self.D_scene = FrameDiscriminator(1, m.channels, clip.size, 1) if config.scene_critic > 0 else None
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
-        for net in (self.G, self.G_ema, self.D_video, self.D_frame):
+        for net in (self.G, self.G_ema, *self.critics().values()):
             net.to(device)
         betas = (config.beta1, config.beta2)
         self.opt_G = torch.optim.Adam(self.G.parameters(), lr=config.lr_g, betas=betas)
-        d_params = [*self.D_video.parameters(), *self.D_frame.parameters()]
+        d_params = [p for net in self.critics().values() for p in net.parameters()]
         self.opt_D = torch.optim.Adam(d_params, lr=config.lr_d, betas=betas)
         self.rng = torch.Generator().manual_seed(config.seed)
         self.step = 0
+
+    def critics(self) -> dict[str, torch.nn.Module]:
+        """The critics of this run by checkpoint key; the scene critic only where it is on."""
+        nets = {"D_video": self.D_video, "D_frame": self.D_frame}
+        return nets if self.D_scene is None else {**nets, "D_scene": self.D_scene}
 
     def state(self, config: TrainConfig, clip: ClipFormat, class_names: list[str]) -> dict[str, Any]:
         return {
@@ -112,8 +126,7 @@ class _Run:
             "step": self.step,
             "G": self.G.state_dict(),
             "G_ema": self.G_ema.state_dict(),
-            "D_video": self.D_video.state_dict(),
-            "D_frame": self.D_frame.state_dict(),
+            **{key: net.state_dict() for key, net in self.critics().items()},
             "opt_G": self.opt_G.state_dict(),
             "opt_D": self.opt_D.state_dict(),
             "rng": self.rng.get_state(),
@@ -122,8 +135,8 @@ class _Run:
     def restore(self, ckpt: dict[str, Any]) -> None:
         self.G.load_state_dict(ckpt["G"])
         self.G_ema.load_state_dict(ckpt["G_ema"])
-        self.D_video.load_state_dict(ckpt["D_video"])
-        self.D_frame.load_state_dict(ckpt["D_frame"])
+        for key, net in self.critics().items():
+            net.load_state_dict(ckpt[key])
         self.opt_G.load_state_dict(ckpt["opt_G"])
         self.opt_D.load_state_dict(ckpt["opt_D"])
         self.rng.set_state(ckpt["rng"].cpu())
@@ -233,10 +246,26 @@ def _update_ema(ema: torch.nn.Module, net: torch.nn.Module, step: int, max_decay
     torch._foreach_lerp_(ema_params, params, 1.0 - decay)
 
 
+def _scene_logits(run: _Run, images: torch.Tensor, config: TrainConfig) -> torch.Tensor:
+    """The scene critic's logits (B, 1) for still images (B, 3, H, W), augmented like every clip a critic sees."""
+    seen = diffaugment(images.unsqueeze(2), config.augment, run.rng)
+    return run.D_scene(seen, torch.zeros(len(images), dtype=torch.long, device=images.device), generator=run.rng)
+
+
 def _iteration(
-    run: _Run, dataset: ClipSource, config: TrainConfig, clip: ClipFormat, num_classes: int, device: torch.device
+    run: _Run,
+    dataset: ClipSource,
+    config: TrainConfig,
+    clip: ClipFormat,
+    num_classes: int,
+    device: torch.device,
+    scenes: torch.Tensor | None = None,
 ) -> dict[str, torch.Tensor]:
-    """One discriminator update and one generator update; returns detached scalars for logging."""
+    """One discriminator update and one generator update; returns detached scalars for logging.
+
+    ``scenes`` (N, 3, H, W) in [-1, 1] are the empty scenes the scene critic
+    takes for real; needed exactly when ``config.scene_critic`` is on.
+    """
     b, z_dim = config.batch_size, config.model.z_dim
     G, Dv, Df, rng = run.G, run.D_video, run.D_frame, run.rng
 
@@ -249,13 +278,18 @@ def _iteration(
     # discriminators: real and fake in one batch, so each critic runs (and power-iterates) once
     z = torch.randn(b, z_dim, generator=rng).to(device)
     with torch.no_grad(), autocast(device, config.precision):
-        fake = G(z, y)
-    both, yy = torch.cat([real, fake.to(real.dtype)]), torch.cat([y, y])
+        fake_parts = G.forward_parts(z, y)
+    both, yy = torch.cat([real, fake_parts.video.to(real.dtype)]), torch.cat([y, y])
     with autocast(device, config.precision):
         both = diffaugment(both, config.augment, rng)
         lv = Dv(both, yy)
         lf = Df(both, yy, generator=rng)
     loss_d = _hinge_d(lv[:b], lv[b:]) + _hinge_d(lf[:b], lf[b:])
+    if run.D_scene is not None:
+        empty = scenes[torch.randint(len(scenes), (b,), generator=rng).to(scenes.device)]
+        with autocast(device, config.precision):
+            ls = _scene_logits(run, torch.cat([empty.to(real.dtype), fake_parts.background.to(real.dtype)]), config)
+        loss_d = loss_d + _hinge_d(ls[:b], ls[b:])
     run.opt_D.zero_grad(set_to_none=True)
     loss_d.backward()
     if config.r1_gamma > 0 and run.step % config.r1_every == 0:
@@ -264,8 +298,8 @@ def _iteration(
     run.opt_D.step()
 
     # generator: same labels, fresh latents; critics frozen so no weight gradients are computed
-    Dv.requires_grad_(False)
-    Df.requires_grad_(False)
+    for net in run.critics().values():
+        net.requires_grad_(False)
     z = torch.randn(b, z_dim, generator=rng).to(device)
     half = b // 2 if config.mode_seeking > 0 else 0  # pairs (i, i + half) share a label, for the mode-seeking term
     y = torch.cat([y[:half], y[:half], y[2 * half :]])
@@ -274,8 +308,11 @@ def _iteration(
         seen = diffaugment(parts.video, config.augment, rng)
         gv = Dv(seen, y)
         gf = Df(seen, y, generator=rng)
+        gs = _scene_logits(run, parts.background, config) if run.D_scene is not None else None
     mask_mean = parts.mask.float().mean()
     loss_g = -gv.float().mean() - gf.float().mean() + config.mask_l1 * mask_mean
+    if gs is not None:
+        loss_g = loss_g - config.scene_critic * gs.float().mean()
     if config.mask_binary > 0:
         # a half-on mask blends a faint actor into the background: its motion falls under what the gate
         # counts as moving, and no pixel crosses the 0.5 a box is cut at
@@ -286,8 +323,8 @@ def _iteration(
     run.opt_G.zero_grad(set_to_none=True)
     loss_g.backward()
     run.opt_G.step()
-    Dv.requires_grad_(True)
-    Df.requires_grad_(True)
+    for net in run.critics().values():
+        net.requires_grad_(True)
 
     run.step += 1
     _update_ema(run.G_ema, G, run.step, config.ema_decay)
@@ -298,6 +335,22 @@ def _iteration(
         "d_fake": (lv[b:].float().mean() + lf[b:].float().mean()).detach() / 2,
         "mask": mask_mean.detach(),
     }
+
+
+def _scenes_tensor(
+    scenes: np.ndarray | None, config: TrainConfig, clip: ClipFormat, device: torch.device
+) -> torch.Tensor | None:
+    """``scenes`` checked against the configuration and the clip size, in model layout (N, 3, H, W)."""
+    if config.scene_critic <= 0:
+        if scenes is not None:
+            raise ValueError("scenes were given but train.scene_critic is 0: set a weight to train with them")
+        return None
+    if scenes is None or len(scenes) == 0:
+        raise ValueError("train.scene_critic is on but no empty scenes were given to train it with")
+    scenes = np.asarray(scenes)
+    if scenes.dtype != np.uint8 or scenes.shape[1:] != (clip.size, clip.size, 3):
+        raise ValueError(f"scenes must be uint8 (N, {clip.size}, {clip.size}, 3), got {scenes.dtype} {scenes.shape}")
+    return to_model(scenes[:, None], device=device)[:, :, 0]
 
 
 def describe_progress(step: int, steps: int, stats: dict[str, float]) -> str:
@@ -319,6 +372,7 @@ def train(
     checkpoint_path: str | os.PathLike,
     *,
     progress: Callable[[int, dict[str, float]], None] | None = None,
+    scenes: np.ndarray | None = None,
 ) -> Path:
     """Train (or resume training) a class-conditional video GAN; returns the checkpoint path.
 
@@ -337,6 +391,11 @@ def train(
     ``eta_s`` (seconds left at that rate). A caller that passes ``progress``
     reports it (:func:`describe_progress` gives the line); without one, this
     module logs the line itself, so a run never prints each report twice.
+
+    ``scenes`` (uint8 ``(N, H, W, 3)``, the clip size) are empty scenes of the
+    real set, what the scene critic takes for real; they are required when
+    ``config.scene_critic`` is on and refused when it is off, so a caller never
+    believes it trained with them when it did not.
     """
     class_names = [str(c) for c in class_names]
     if len(class_names) < 1 or len(set(class_names)) != len(class_names):
@@ -345,6 +404,7 @@ def train(
         raise ValueError("cannot train on an empty dataset")
     path = Path(checkpoint_path)
     device = resolve_device(config.device)
+    scene_batch = _scenes_tensor(scenes, config, clip, device)
     run = _Run(len(class_names), config, clip, device)
 
     if path.exists():
@@ -365,7 +425,7 @@ def train(
     window: dict[str, torch.Tensor] = {}
     window_start, window_steps = time.perf_counter(), 0
     while run.step < config.steps:
-        stats = _iteration(run, dataset, config, clip, len(class_names), device)
+        stats = _iteration(run, dataset, config, clip, len(class_names), device, scene_batch)
         for k, v in stats.items():
             window[k] = window[k] + v if k in window else v
         window_steps += 1

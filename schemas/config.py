@@ -195,7 +195,9 @@ Augmentation = Literal["color", "translation", "cutout"]
 
 
 class TrainConfig(_Extensible):
-    _ADDED_LATER = frozenset({"r1_gamma", "r1_every", "critic_frame_diffs", "mask_l1", "mask_binary"})
+    _ADDED_LATER = frozenset(
+        {"r1_gamma", "r1_every", "critic_frame_diffs", "mask_l1", "mask_binary", "scene_critic"}
+    )
 
     steps: int = Field(1200, ge=1, description="generator updates")
     batch_size: int = Field(32, ge=2, le=1024)
@@ -229,6 +231,12 @@ class TrainConfig(_Extensible):
     )
     mask_binary: float = Field(
         0.0, ge=0, description="weight of a penalty on mask values between 0 and 1 (mean of min(m, 1 - m); 0 = off)"
+    )
+    scene_critic: float = Field(
+        0.0,
+        ge=0,
+        description="weight of a critic that tells the generator's background from empty scenes of the real set, "
+        "so what the actor is (moving or not) has to come from the foreground and its mask (0 = off)",
     )
     model: ModelConfig = Field(default_factory=ModelConfig)
 

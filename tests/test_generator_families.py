@@ -125,6 +125,40 @@ def test_mask_priors_change_the_generator_update(tmp_path: Path, switch: dict) -
     assert other["config"][name] == weight and name not in plain["config"]
 
 
+def _dark_rooms(count: int = 5) -> np.ndarray:
+    """Empty scenes of the toy set: its flat dark backgrounds, without a bar."""
+    return np.stack([np.full((CLIP.size, CLIP.size, 3), v, np.uint8) for v in np.linspace(0, 59, count).astype(int)])
+
+
+@pytest.mark.parametrize("architecture", FAMILIES)
+def test_scene_critic_trains_resumes_exactly_and_is_recorded(tmp_path: Path, architecture: str) -> None:
+    data, rooms = MovingBars(), _dark_rooms()
+    config = _config(architecture, scene_critic=0.5)
+    straight = load_checkpoint(train(data, CLASSES, config, CLIP, tmp_path / "straight.pt", scenes=rooms))
+    resumed = tmp_path / "resumed.pt"
+    train(data, CLASSES, _config(architecture, steps=3, scene_critic=0.5), CLIP, resumed, scenes=rooms)
+    resumed = load_checkpoint(train(data, CLASSES, config, CLIP, resumed, scenes=rooms))
+    assert straight["config"]["scene_critic"] == 0.5 and straight["step"] == resumed["step"] == 4
+    for key in ("G", "G_ema", "D_video", "D_frame", "D_scene"):
+        for name in straight[key]:
+            assert torch.equal(straight[key][name], resumed[key][name]), f"{key}.{name}"
+    # a run without it has no scene critic, and its generator update differs
+    plain = load_checkpoint(train(data, CLASSES, _config(architecture), CLIP, tmp_path / "plain.pt"))
+    assert "D_scene" not in plain and "scene_critic" not in plain["config"]
+    assert any(not torch.equal(plain["G"][k], straight["G"][k]) for k in plain["G"])
+
+
+def test_scene_critic_refuses_missing_or_misfit_scenes(tmp_path: Path) -> None:
+    on = _config("vgan", steps=1, scene_critic=1.0)
+    with pytest.raises(ValueError, match="no empty scenes"):
+        train(MovingBars(), CLASSES, on, CLIP, tmp_path / "a.pt")
+    with pytest.raises(ValueError, match=r"uint8 \(N, 32, 32, 3\)"):
+        train(MovingBars(), CLASSES, on, CLIP, tmp_path / "b.pt", scenes=np.zeros((2, 16, 16, 3), np.uint8))
+    with pytest.raises(ValueError, match="scene_critic is 0"):
+        train(MovingBars(), CLASSES, _config("vgan", steps=1), CLIP, tmp_path / "c.pt", scenes=_dark_rooms())
+    assert not any(tmp_path.iterdir()), "nothing written for a refused run"
+
+
 def test_content_motion_trains_in_bf16(tmp_path: Path) -> None:
     path = train(MovingBars(), CLASSES, _config(steps=2, precision="bf16"), CLIP, tmp_path / "bf16.pt")
     ckpt = load_checkpoint(path)
@@ -180,7 +214,7 @@ def test_resuming_a_run_as_another_family_is_refused(tmp_path: Path) -> None:
 def test_default_configuration_dumps_as_before_the_families() -> None:
     """The saved configuration of a default (vgan) run holds no new keys, so its checkpoints keep their bytes."""
     dumped = TrainConfig().model_dump(mode="json")
-    assert not {"r1_gamma", "r1_every", "critic_frame_diffs", "mask_l1", "mask_binary"} & dumped.keys()
+    assert not {"r1_gamma", "r1_every", "critic_frame_diffs", "mask_l1", "mask_binary", "scene_critic"} & dumped.keys()
     assert dumped["model"] == {"z_dim": 128, "channels": 32}
     chosen = TrainConfig(r1_gamma=1.0, model=ModelConfig(architecture="cmgan")).model_dump(mode="json")
     assert chosen["r1_gamma"] == 1.0 and chosen["model"]["architecture"] == "cmgan"

@@ -148,6 +148,28 @@ def test_scenes_of_unusual_sizes_fit_the_clip_square(tmp_path):
         load_scenes(folder, 32)
 
 
+def test_empty_scenes_of_a_training_set_for_the_scene_critic():
+    """Procedural rooms are rendered empty; footage gives each clip's temporal median, which loses what moves only."""
+    from pipelines.sources.scenes import empty_scenes
+    from schemas.config import FolderSource, ProceduralSource
+
+    background = np.tile(np.linspace(20, 220, 32, dtype=np.float32)[None, :, None], (32, 1, 3)).astype(np.uint8)
+    walking, standing = np.repeat(background[None], 16, axis=0), np.repeat(background[None], 16, axis=0)
+    for t in range(16):
+        walking[t, 8:24, 2 * t : 2 * t + 4] = 255
+    standing[:, 8:24, 14:18] = 255
+    clips = [(walking, 0), (standing, 1), (walking, 0)]
+    medians = empty_scenes(FolderSource(root="/nowhere"), clips, 32)
+    assert medians.shape == (3, 32, 32, 3) and medians.dtype == np.uint8
+    np.testing.assert_array_equal(medians[0], background)  # the walker is gone
+    assert medians[1][8:24, 14:18].min() == 255  # who stands still stays: the limit of footage without empty views
+    rooms = empty_scenes(ProceduralSource(seed=4), clips, 24)
+    assert rooms.shape == (3, 24, 24, 3) and len({r.tobytes() for r in rooms}) == 3
+    np.testing.assert_array_equal(rooms, empty_scenes(ProceduralSource(seed=4), clips, 24))
+    with pytest.raises(ValueError, match="no training clips"):
+        empty_scenes(ProceduralSource(), [], 32)
+
+
 def test_an_index_of_the_previous_schema_version_still_reads(tmp_path):
     from pipelines.dataset.index_io import IndexFileError, read_index
     from schemas.index import INDEX_SCHEMA, SCHEMA_VERSION, SCHEMA_VERSION_KEY
