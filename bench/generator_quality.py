@@ -77,6 +77,8 @@ ARMS: dict[str, dict] = {
     "vgan+diffs+binary": {"critic_frame_diffs": True, "mask_binary": 1.0},
     "vgan16+diffs+mask0.15+scene": {"model": {"channels": 16}, "critic_frame_diffs": True, "mask_l1": 0.15,
                                     "scene_critic": 1.0},
+    "cmgan+diffs+scene": {"model": {"architecture": "cmgan"}, "critic_frame_diffs": True, "mask_l1": 0.15,
+                          "scene_critic": 1.0},
     "vgan16+diffs+scene+binary": {"model": {"channels": 16}, "critic_frame_diffs": True, "mask_l1": 0.15,
                                   "scene_critic": 1.0, "mask_binary": 1.0},
 }

@@ -10,8 +10,9 @@
 #   .gpu/real-surv/  augment-surveillance's real clips
 # Then, with the folder carried: bash bench/gpu_session.sh MINUTES
 # It runs, all at once on the one GPU (each is small and launch-bound):
-#   - bench/generator_quality.py at 32x32 (vgan, cmgan, cmgan+r1) and 64x64 (vgan, cmgan),
-#     MINUTES of training wall time per arm, bf16, gated by one judge per size;
+#   - bench/generator_quality.py at 32x32 and 64x64: the demo's configuration with and without the
+#     scene critic, and the content/motion family with it, MINUTES of training wall time per arm, bf16,
+#     gated by one judge per size;
 #   - bench/train_generator.py: augment-surveillance's generator (fp32, as the deployment pins)
 #     to 3000 steps, keeping checkpoints at 1000 and 3000 for the flow to resume from here.
 # Results go to $OUT (or /tmp/gpu-out): results.tar (bench/results files and logs) and the
@@ -32,10 +33,11 @@ python3 -c 'import torch, av, pydantic; print("torch", torch.__version__, "av", 
 
 W=$(mktemp -d)
 limit=$(python3 -c "print(int($MINUTES * 60 * 1.6 + 120))")  # training + evaluations + judge, then stop
+ARMS=(vgan16+diffs+mask0.15 vgan16+diffs+mask0.15+scene cmgan+diffs+scene)
 common=(--device "$DEVICE" --precision "$PRECISION" --minutes "$MINUTES" --evals 4 --chunk 200 --parallel)
-timeout "$limit" python3 -m bench.generator_quality --size 32 "${common[@]}" --arms vgan cmgan cmgan+r1 \
+timeout "$limit" python3 -m bench.generator_quality --size 32 "${common[@]}" --arms "${ARMS[@]}" \
   --real "$CARRY/real-32" --work "$W/32" --name generator_quality_32_gpu >"$OUT/gq32.log" 2>&1 &
-timeout "$limit" python3 -m bench.generator_quality --size 64 "${common[@]}" --arms vgan cmgan \
+timeout "$limit" python3 -m bench.generator_quality --size 64 "${common[@]}" --arms "${ARMS[@]}" \
   --real "$CARRY/real-64" --work "$W/64" --name generator_quality_64_gpu >"$OUT/gq64.log" 2>&1 &
 timeout "$limit" python3 -m bench.train_generator train --deployment augment-surveillance \
   --real "$CARRY/real-surv" --keep $KEEP --device "$DEVICE" --out "$W/surv" >"$OUT/surv.log" 2>&1 &
