@@ -91,6 +91,8 @@ class ClipDataset:
             table = table.filter(pc.equal(table["split"], split))
         if labels is not None:
             table = table.filter(pc.is_in(table["label"], value_set=pa.array(labels, pa.int32())))
+        # where each clip came from, when the index says (the procedural set's rows name what renders them again)
+        columns += [c for c in ("source_path",) if c in table.column_names]
         self.rows = table.select(columns).sort_by("key").to_pylist()
         self.verify = verify
 

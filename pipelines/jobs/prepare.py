@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pipelines.jobs.runner import run_shard_pipeline
 from pipelines.jobs.plan import ShardTask, plan_procedural
-from pipelines.sources.procedural import render_clip_tracks
+from pipelines.sources.procedural import render_clip_tracks, source_path
 from pipelines.jobs.shard_job import ProducedClip, ShardJob
 from pipelines.sources import source_classes
 from schemas.layout import INDEX
@@ -35,8 +35,7 @@ class ProceduralProducer:
                                                       self.clip.size)
             for actor in actors:  # the renderer numbers classes its own way; the plan's label is the dataset's
                 actor["label"] = task.label
-            source = f"procedural:{task.label_name}?seed={task.seed}"
-            yield ProducedClip(task, video, {"source_path": source, "start_frame": 0, "actors": actors}, boxes)
+            yield ProducedClip(task, video, {"source_path": source_path(task.label_name, task.seed), "start_frame": 0, "actors": actors}, boxes)
 
 
 def prepare_procedural(

@@ -30,6 +30,7 @@ the same distributions for every class. A clip is a pure function of
 from __future__ import annotations
 
 import operator
+import re
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -645,6 +646,35 @@ def render_clip_tracks(label_name: str, seed: int, frames: int, height: int, wid
     return _render(label_name, seed, frames, height, width, tracks=True)
 
 
+def render_matte(label_name: str, seed: int, frames: int, height: int, width: int) -> np.ndarray:
+    """The actors' matte of :func:`render_clip`'s clip: float32 ``(frames, height, width)`` in [0, 1].
+
+    Each pixel's share covered by some actor, anti-aliased edges included (the
+    coverage the colours were blended with); shadows are not in it, since they
+    darken the scene rather than draw a person. What a two-stream generator's
+    mask should be for the same clip, exactly.
+    """
+    label = _check_request(label_name, seed, frames, height, width)
+    _, posed = _layout(label_name, label, seed, frames, height, width)
+    matte = np.zeros((frames, height, width, 1), np.float32)
+    for (start, end, radius, depth, colours), box, _, _ in posed:
+        _draw_actor(matte, start, end, radius, depth, np.ones_like(colours[..., :1]), box)
+    return matte[..., 0]
+
+
+def source_path(label_name: str, seed: int) -> str:
+    """What a procedural clip's index row names as its source: enough to render it again."""
+    return f"procedural:{label_name}?seed={seed}"
+
+
+def parse_source_path(path: str) -> tuple[str, int]:
+    """``(label_name, seed)`` of a :func:`source_path`; a ValueError for anything else."""
+    match = re.fullmatch(r"procedural:([A-Za-z0-9_]+)\?seed=([0-9]+)", path or "")
+    if match is None:
+        raise ValueError(f"{path!r} does not name a procedural clip (procedural:<class>?seed=<n>)")
+    return match.group(1), int(match.group(2))
+
+
 def render_scene(seed: int, height: int, width: int) -> tuple[np.ndarray, float]:
     """An empty scene of the procedural set, lit and without noise: ``(uint8 (H, W, 3), horizon share)``.
 
@@ -657,23 +687,32 @@ def render_scene(seed: int, height: int, width: int) -> tuple[np.ndarray, float]
     return np.rint(image).astype(np.uint8), scene.horizon / height
 
 
-def _render(label_name: str, seed: int, frames: int, height: int, width: int, tracks: bool):
-    label = _check_request(label_name, seed, frames, height, width)
+def _layout(label_name: str, label: int, seed: int, frames: int, height: int, width: int):
+    """The clip's scene and random stream, and its actors posed per frame: ``(rng, scene), [(capsules, box)]``.
+
+    Shared by the clip and its matte, so both see the same actors in the same places.
+    """
     rng = np.random.default_rng([operator.index(seed), label])
     scene = _draw_scene(rng, height, width)
     actors = _draw_actors(rng, scene, height, width)
     script_seed = int(rng.integers(2**63))
     u = np.linspace(0.0, 1.0, frames) if frames > 1 else np.zeros(1)
     action = _ACTIONS[label_name]
-
-    video = np.broadcast_to(scene.background, (frames, height, width, 3)).copy()
     drawn = []
     for actor in actors:
         pose = action(np.random.default_rng(script_seed), u, actor, width)
         capsules = _capsules(pose, actor)
-        box = _boxes(*capsules[:3])
-        _draw_shadow(video, box, actor, pose.lift)
-        drawn.append((capsules, box))
+        drawn.append((capsules, _boxes(*capsules[:3]), actor, pose.lift))
+    return (rng, scene), drawn
+
+
+def _render(label_name: str, seed: int, frames: int, height: int, width: int, tracks: bool):
+    label = _check_request(label_name, seed, frames, height, width)
+    (rng, scene), posed = _layout(label_name, label, seed, frames, height, width)
+    video = np.broadcast_to(scene.background, (frames, height, width, 3)).copy()
+    for _, box, actor, lift in posed:
+        _draw_shadow(video, box, actor, lift)
+    drawn = [(capsules, box) for capsules, box, _, _ in posed]
     for capsules, box in drawn:
         _draw_actor(video, *capsules, box)
 
