@@ -54,7 +54,7 @@ from pipelines.media.video_io import decode_video, encode_mp4
 from pipelines.release.gate import assess, measure, measure_clips
 from pipelines.release.preview import contact_sheet
 from pipelines.sources import source_classes
-from pipelines.sources.scenes import empty_scenes
+from pipelines.sources.critic_inputs import critic_inputs
 from schemas.config import (
     BeamConfig, ClipFormat, GenerateConfig, JudgeConfig, ModelConfig, ProceduralSource, QualityConfig, TrainConfig,
 )  # fmt: skip
@@ -81,6 +81,8 @@ ARMS: dict[str, dict] = {
                           "scene_critic": 1.0},
     "vgan16+diffs+scene+binary": {"model": {"channels": 16}, "critic_frame_diffs": True, "mask_l1": 0.15,
                                   "scene_critic": 1.0, "mask_binary": 1.0},
+    "vgan16+diffs+scene+matte": {"model": {"channels": 16}, "critic_frame_diffs": True, "mask_l1": 0.15,
+                                 "scene_critic": 1.0, "matte_critic": 1.0},
 }
 #: figures of the table, in order
 TABLE = ["label_fidelity", "lowest_class_fidelity", "frechet_distance_ratio", "diversity_ratio", "motion_ratio",
@@ -143,7 +145,7 @@ def _setup(args) -> dict:
         "clip": clip, "names": names, "judge": judge, "gen": gen, "plan": plan,
         "train_m": measure(real, judge, split="train"), "test_m": measure(real, judge, split="test"),
         "dataset": list(zip(videos, labels.tolist())), "test": load_clips(real_test),
-        "scenes": empty_scenes(source, real_train, args.size),
+        "source": source, "real_train": real_train,
     }  # fmt: skip
 
 
@@ -154,6 +156,7 @@ def _run_arm(args, arm: str, ctx: dict) -> tuple[dict, np.ndarray]:
         steps=args.chunk, batch_size=args.batch_size, precision=args.precision, device=args.device,
         checkpoint_every=10**6, **{**overrides, "model": ModelConfig(**overrides.get("model", {}))},
     )  # fmt: skip
+    inputs = critic_inputs(ctx["source"], config, ctx["clip"], ctx["real_train"])  # in the order of ctx["dataset"]
     ckpt = args.work / f"{arm}-{args.size}.pt"
     ckpt.unlink(missing_ok=True)
     budget_s = args.minutes * 60
@@ -163,8 +166,7 @@ def _run_arm(args, arm: str, ctx: dict) -> tuple[dict, np.ndarray]:
     log.info("arm %s: %s for %.1f %s minutes", arm, overrides or "defaults", args.minutes, args.clock)
     while marks:
         t0, c0 = time.perf_counter(), time.process_time()
-        train(ctx["dataset"], ctx["names"], config, ctx["clip"], ckpt,
-              scenes=ctx["scenes"] if config.scene_critic > 0 else None)
+        train(ctx["dataset"], ctx["names"], config, ctx["clip"], ckpt, **inputs)
         wall += time.perf_counter() - t0
         cpu += time.process_time() - c0
         if (cpu if args.clock == "cpu" else wall) >= marks[0]:

@@ -35,7 +35,7 @@ import torch
 from flows.cli import build_config
 from generators import read_checkpoint_info, train
 from pipelines.dataset.reader import ClipDataset, class_names
-from pipelines.sources.scenes import empty_scenes
+from pipelines.sources.critic_inputs import critic_inputs
 
 log = logging.getLogger("bench.train_generator")
 
@@ -44,14 +44,14 @@ def _train(args) -> None:
     config = build_config(args.deployment, {("train", "steps"): max(args.keep), ("train", "device"): args.device})
     clips = ClipDataset(args.real, split="train")
     names = class_names(args.real)
-    scenes = empty_scenes(config.source, clips, config.clip.size) if config.train.scene_critic > 0 else None
+    inputs = critic_inputs(config.source, config.train, config.clip, clips)
     args.out.mkdir(parents=True, exist_ok=True)
     ckpt = args.out / "generator.pt"
     ckpt.unlink(missing_ok=True)
     marks, done, elapsed = [], 0, 0.0
     for step in sorted(args.keep):
         start = time.perf_counter()
-        train(clips, names, config.train.model_copy(update={"steps": step}), config.clip, ckpt, scenes=scenes)
+        train(clips, names, config.train.model_copy(update={"steps": step}), config.clip, ckpt, **inputs)
         seconds = time.perf_counter() - start
         elapsed += seconds
         kept = args.out / f"generator-{step}.pt"

@@ -142,17 +142,16 @@ def train_generator(config: AugmentConfig, real_dir: str, class_names: list[str]
     ckpt = generator_checkpoint_path(config, real_dir)
     clips = ClipDataset(real_dir, split="train")
     logger.info("training on %d real clips from %s", len(clips), real_dir)
-    scenes = None
-    if config.train.scene_critic > 0:
-        from pipelines.sources.scenes import empty_scenes
+    from pipelines.sources.critic_inputs import critic_inputs
 
-        scenes = empty_scenes(config.source, clips, config.clip.size)
-        logger.info("scene critic: %d empty scenes of the real set", len(scenes))
+    inputs = critic_inputs(config.source, config.train, config.clip, clips)
+    for name, data in inputs.items():  # "scenes" feed the scene critic, "mattes" the matte critic
+        logger.info("%s critic: %d %s of the real training set", name[:-1], len(data), name)
 
     def progress(step: int, stats: dict) -> None:
         logger.info("%s", describe_progress(step, config.train.steps, stats))
 
-    return str(train(clips, class_names, config.train, config.clip, ckpt, progress=progress, scenes=scenes))
+    return str(train(clips, class_names, config.train, config.clip, ckpt, progress=progress, **inputs))
 
 
 @task(retries=1, retry_delay_seconds=5, retry_condition_fn=_retry_unless_bad_input, cache_key_fn=_cache_key("judge"),

@@ -302,10 +302,18 @@ class VideoDiscriminator(nn.Module):
     temporal-mean residual shows what moves, differences show how fast and
     expose frame-to-frame flicker that a smooth mean hides.
     Returns one logit per clip, shape (B,).
+    ``in_channels`` other than RGB's 3 make it a critic of other clips alike:
+    the matte critic's actor cut-outs (mask and masked foreground, 4).
     """
 
     def __init__(
-        self, num_classes: int, channels: int = 32, frames: int = 16, size: int = 64, frame_diffs: bool = False
+        self,
+        num_classes: int,
+        channels: int = 32,
+        frames: int = 16,
+        size: int = 64,
+        frame_diffs: bool = False,
+        in_channels: int = 3,
     ) -> None:
         super().__init__()
         self.frame_diffs = frame_diffs
@@ -313,15 +321,15 @@ class VideoDiscriminator(nn.Module):
         pool = 2 if size >= 64 else 1
         # average pooling as a fixed depthwise convolution: CPU avg_pool3d has
         # no bf16 kernel, and oneDNN runs this in bf16 without casts
-        self.register_buffer("pool", torch.full((3, 1, 1, pool, pool), 1.0 / pool**2), persistent=False)
+        self.register_buffer("pool", torch.full((in_channels, 1, 1, pool, pool), 1.0 / pool**2), persistent=False)
         steps_s = _log2(size // pool, "size") - _LOG2_MIN_SPATIAL
         steps_t = _log2(frames, "frames") - _LOG2_MIN_FRAMES
-        self.body, width = _down_stack(3, channels, steps_t, steps_s, cin=9 if frame_diffs else 6)
+        self.body, width = _down_stack(3, channels, steps_t, steps_s, cin=in_channels * (3 if frame_diffs else 2))
         self.head = _ProjectionHead(width, num_classes)
 
     def forward(self, video: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         if self.pool.shape[-1] > 1:
-            video = F.conv3d(video, self.pool.to(video.dtype), stride=self.pool.shape[2:], groups=3)
+            video = F.conv3d(video, self.pool.to(video.dtype), stride=self.pool.shape[2:], groups=self.pool.shape[0])
         inputs = [video, video - video.mean(dim=2, keepdim=True)]
         if self.frame_diffs:
             inputs.append(F.pad(video.diff(dim=2), (0, 0, 0, 0, 1, 0)))

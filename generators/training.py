@@ -46,6 +46,16 @@ One iteration is one discriminator update followed by one generator update.
   and the mask prior keeps it there: composited into another camera's scene
   such an actor has no body, and its box holds only the arm. With
   backgrounds that must look empty, the actor has to come from the foreground.
+* Matte critic (``matte_critic``, off by default): a fourth critic, a
+  class-conditional video critic like the first, sees actors cut out of
+  their clips: for a generated clip its mask and its foreground times the
+  mask, for a real clip the actors' matte (the caller's ``mattes``, which
+  only a renderer knows) and the clip times the matte. The adversarial loss
+  of the composed clip says nothing about how the clip is split into
+  foreground and mask, and a half-on mask over a blurred blob composes as
+  well as a sharp person; compositing and boxes need the sharp person, and
+  this critic asks for it. Its inputs get the geometric augmentations only:
+  a colour shift of a matte has no meaning.
 """
 
 from __future__ import annotations
@@ -103,6 +113,12 @@ class _Run:
             self.D_frame = FrameDiscriminator(num_classes, m.channels, clip.size, FRAMES_PER_CLIP)
             # one "class" and one frame: an unconditional critic of still images
             self.D_scene = FrameDiscriminator(1, m.channels, clip.size, 1) if config.scene_critic > 0 else None
+            # mask + masked foreground: the actor alone, as compositing cuts it out
+            self.D_matte = (
+                VideoDiscriminator(num_classes, m.channels, clip.frames, clip.size, config.critic_frame_diffs, 4)
+                if config.matte_critic > 0
+                else None
+            )
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
         for net in (self.G, self.G_ema, *self.critics().values()):
             net.to(device)
@@ -114,9 +130,9 @@ class _Run:
         self.step = 0
 
     def critics(self) -> dict[str, torch.nn.Module]:
-        """The critics of this run by checkpoint key; the scene critic only where it is on."""
-        nets = {"D_video": self.D_video, "D_frame": self.D_frame}
-        return nets if self.D_scene is None else {**nets, "D_scene": self.D_scene}
+        """The critics of this run by checkpoint key; the scene and matte critics only where they are on."""
+        nets = {"D_video": self.D_video, "D_frame": self.D_frame, "D_scene": self.D_scene, "D_matte": self.D_matte}
+        return {key: net for key, net in nets.items() if net is not None}
 
     def state(self, config: TrainConfig, clip: ClipFormat, class_names: list[str]) -> dict[str, Any]:
         return {
@@ -197,8 +213,8 @@ class _DecodedClips:
 
 def _draw_batch(
     dataset: ClipSource, rng: torch.Generator, batch_size: int, clip: ClipFormat, num_classes: int
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """``batch_size`` clips drawn uniformly with replacement (so a dataset smaller than a batch works)."""
+) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
+    """``batch_size`` clips drawn uniformly with replacement (so a dataset smaller than a batch works), and their indices."""
     idx = torch.randint(len(dataset), (batch_size,), generator=rng).tolist()
     items = [dataset[i] for i in idx]
     videos = np.stack([np.asarray(v) for v, _ in items])
@@ -210,7 +226,7 @@ def _draw_batch(
     labels = torch.tensor([int(y) for _, y in items], dtype=torch.long)
     if labels.min() < 0 or labels.max() >= num_classes:
         raise ValueError(f"dataset labels must lie in [0, {num_classes}), got {labels.tolist()}")
-    return torch.from_numpy(videos), labels
+    return torch.from_numpy(videos), labels, idx
 
 
 def _mode_seeking(a: torch.Tensor, b: torch.Tensor, za: torch.Tensor, zb: torch.Tensor) -> torch.Tensor:
@@ -252,6 +268,17 @@ def _scene_logits(run: _Run, images: torch.Tensor, config: TrainConfig) -> torch
     return run.D_scene(seen, torch.zeros(len(images), dtype=torch.long, device=images.device), generator=run.rng)
 
 
+def _matte_logits(run: _Run, matte: torch.Tensor, actor: torch.Tensor, y: torch.Tensor, config: TrainConfig) -> torch.Tensor:
+    """The matte critic's logits (B,) for actors cut out: ``matte`` (B, 1, T, H, W) in [0, 1] over ``actor`` (B, 3, T, H, W).
+
+    Zero outside the matte in every channel, so a translation's zero padding is
+    empty ground and a cutout an occluder, as for the clips.
+    """
+    cutout = torch.cat([matte, matte * actor], dim=1)
+    seen = diffaugment(cutout, [a for a in config.augment if a != "color"], run.rng)
+    return run.D_matte(seen, y)
+
+
 def _iteration(
     run: _Run,
     dataset: ClipSource,
@@ -260,16 +287,19 @@ def _iteration(
     num_classes: int,
     device: torch.device,
     scenes: torch.Tensor | None = None,
+    mattes: torch.Tensor | None = None,
 ) -> dict[str, torch.Tensor]:
     """One discriminator update and one generator update; returns detached scalars for logging.
 
     ``scenes`` (N, 3, H, W) in [-1, 1] are the empty scenes the scene critic
     takes for real; needed exactly when ``config.scene_critic`` is on.
+    ``mattes`` (len(dataset), 1, T, H, W) uint8 are the real clips' actor
+    mattes; needed exactly when ``config.matte_critic`` is on.
     """
     b, z_dim = config.batch_size, config.model.z_dim
     G, Dv, Df, rng = run.G, run.D_video, run.D_frame, run.rng
 
-    real_u8, y = _draw_batch(dataset, rng, b, clip, num_classes)
+    real_u8, y, idx = _draw_batch(dataset, rng, b, clip, num_classes)
     # under bf16 the critics' first convolution would cast real clips anyway; converting once saves copies
     dtype = torch.bfloat16 if resolve_precision(config.precision, device) == "bf16" else torch.float32
     real = to_model(real_u8, device=device, dtype=dtype, memory_format=torch.channels_last_3d)
@@ -290,6 +320,12 @@ def _iteration(
         with autocast(device, config.precision):
             ls = _scene_logits(run, torch.cat([empty.to(real.dtype), fake_parts.background.to(real.dtype)]), config)
         loss_d = loss_d + _hinge_d(ls[:b], ls[b:])
+    if run.D_matte is not None:
+        real_matte = mattes[torch.tensor(idx, device=mattes.device)].to(real.dtype) / 255
+        with autocast(device, config.precision):
+            lm = _matte_logits(run, torch.cat([real_matte, fake_parts.mask.to(real.dtype)]),
+                               torch.cat([real, fake_parts.foreground.to(real.dtype)]), yy, config)
+        loss_d = loss_d + _hinge_d(lm[:b], lm[b:])
     run.opt_D.zero_grad(set_to_none=True)
     loss_d.backward()
     if config.r1_gamma > 0 and run.step % config.r1_every == 0:
@@ -309,10 +345,13 @@ def _iteration(
         gv = Dv(seen, y)
         gf = Df(seen, y, generator=rng)
         gs = _scene_logits(run, parts.background, config) if run.D_scene is not None else None
+        gm = _matte_logits(run, parts.mask, parts.foreground, y, config) if run.D_matte is not None else None
     mask_mean = parts.mask.float().mean()
     loss_g = -gv.float().mean() - gf.float().mean() + config.mask_l1 * mask_mean
     if gs is not None:
         loss_g = loss_g - config.scene_critic * gs.float().mean()
+    if gm is not None:
+        loss_g = loss_g - config.matte_critic * gm.float().mean()
     if config.mask_binary > 0:
         # a half-on mask blends a faint actor into the background: its motion falls under what the gate
         # counts as moving, and no pixel crosses the 0.5 a box is cut at
@@ -353,6 +392,23 @@ def _scenes_tensor(
     return to_model(scenes[:, None], device=device)[:, :, 0]
 
 
+def _mattes_tensor(
+    mattes: np.ndarray | None, config: TrainConfig, clip: ClipFormat, clips: int, device: torch.device
+) -> torch.Tensor | None:
+    """``mattes`` checked against the configuration, the clip format and the dataset, as uint8 (N, 1, T, H, W)."""
+    if config.matte_critic <= 0:
+        if mattes is not None:
+            raise ValueError("mattes were given but train.matte_critic is 0: set a weight to train with them")
+        return None
+    if mattes is None:
+        raise ValueError("train.matte_critic is on but no actor mattes of the real clips were given to train it with")
+    mattes = np.asarray(mattes)
+    expected = (clips, clip.frames, clip.size, clip.size)
+    if mattes.dtype != np.uint8 or mattes.shape != expected:
+        raise ValueError(f"mattes must be uint8 {expected}, one per training clip, got {mattes.dtype} {mattes.shape}")
+    return torch.from_numpy(mattes).unsqueeze(1).to(device)
+
+
 def describe_progress(step: int, steps: int, stats: dict[str, float]) -> str:
     """One line of training progress: where it is, how fast, how long is left, and the critics' view."""
     eta = stats["eta_s"]
@@ -373,6 +429,7 @@ def train(
     *,
     progress: Callable[[int, dict[str, float]], None] | None = None,
     scenes: np.ndarray | None = None,
+    mattes: np.ndarray | None = None,
 ) -> Path:
     """Train (or resume training) a class-conditional video GAN; returns the checkpoint path.
 
@@ -396,6 +453,11 @@ def train(
     real set, what the scene critic takes for real; they are required when
     ``config.scene_critic`` is on and refused when it is off, so a caller never
     believes it trained with them when it did not.
+
+    ``mattes`` (uint8 ``(len(dataset), T, H, W)``, 255 = actor) are the actors'
+    mattes of the training clips, in the dataset's order, what the matte
+    critic takes for real; required when ``config.matte_critic`` is on and
+    refused when it is off.
     """
     class_names = [str(c) for c in class_names]
     if len(class_names) < 1 or len(set(class_names)) != len(class_names):
@@ -405,6 +467,7 @@ def train(
     path = Path(checkpoint_path)
     device = resolve_device(config.device)
     scene_batch = _scenes_tensor(scenes, config, clip, device)
+    matte_set = _mattes_tensor(mattes, config, clip, len(dataset), device)
     run = _Run(len(class_names), config, clip, device)
 
     if path.exists():
@@ -425,7 +488,7 @@ def train(
     window: dict[str, torch.Tensor] = {}
     window_start, window_steps = time.perf_counter(), 0
     while run.step < config.steps:
-        stats = _iteration(run, dataset, config, clip, len(class_names), device, scene_batch)
+        stats = _iteration(run, dataset, config, clip, len(class_names), device, scene_batch, matte_set)
         for k, v in stats.items():
             window[k] = window[k] + v if k in window else v
         window_steps += 1

@@ -196,7 +196,7 @@ Augmentation = Literal["color", "translation", "cutout"]
 
 class TrainConfig(_Extensible):
     _ADDED_LATER = frozenset(
-        {"r1_gamma", "r1_every", "critic_frame_diffs", "mask_l1", "mask_binary", "scene_critic"}
+        {"r1_gamma", "r1_every", "critic_frame_diffs", "mask_l1", "mask_binary", "scene_critic", "matte_critic"}
     )
 
     steps: int = Field(1200, ge=1, description="generator updates")
@@ -237,6 +237,13 @@ class TrainConfig(_Extensible):
         ge=0,
         description="weight of a critic that tells the generator's background from empty scenes of the real set, "
         "so what the actor is (moving or not) has to come from the foreground and its mask (0 = off)",
+    )
+    matte_critic: float = Field(
+        0.0,
+        ge=0,
+        description="weight of a critic that tells the generator's actor, cut out by its mask, from the real actors "
+        "cut out by their mattes, so the mask is a whole, sharp person; needs a source that renders mattes, the "
+        "procedural set (0 = off)",
     )
     model: ModelConfig = Field(default_factory=ModelConfig)
 

@@ -159,22 +159,67 @@ def test_scene_critic_refuses_missing_or_misfit_scenes(tmp_path: Path) -> None:
     assert not any(tmp_path.iterdir()), "nothing written for a refused run"
 
 
-def test_scene_critic_puts_an_actor_that_stands_still_into_the_mask(tmp_path: Path) -> None:
+def test_scene_and_matte_critics_put_the_whole_actor_into_a_crisp_mask(tmp_path: Path) -> None:
     """The toy set's "still" class is a bar that never moves, VGAN's blind spot, and the wave class's body.
 
-    Without the scene critic the bar is drawn into the background (almost none of its pixels above mask
-    0.5 after 700 steps); with it, whose empty scenes are the dark backgrounds alone, most of it is foreground.
+    Without a critic of the split, 700 steps draw the standing bar in the background (almost none of its
+    pixels above mask 0.5) and spread a faint mask over the room (a quarter of all pixels between 0.1
+    and 0.5), which composites as a ghost outside any box. The scene critic, whose empty scenes are the
+    dark rooms alone, moves most of the bar into the foreground; the matte critic, which sees the bars'
+    own mattes, moves much of it and clears the faint mask off the room.
     """
-    data, shares = MovingBars(per_class=8), {}
-    for arm, switch in (("plain", {}), ("scene", {"scene_critic": 1.0})):
+    data, shares, faint = MovingBars(per_class=8), {}, {}
+    arms = (("plain", {}, {}), ("scene", {"scene_critic": 1.0}, {"scenes": _dark_rooms()}),
+            ("matte", {"matte_critic": 1.0}, {"mattes": _bar_mattes(data)}))  # fmt: skip
+    for arm, switch, inputs in arms:
         config = TrainConfig(steps=700, batch_size=8, precision="fp32", device="cpu", checkpoint_every=700, seed=1,
                              model=ModelConfig(z_dim=16, channels=8), **switch)  # fmt: skip
-        path = train(data, CLASSES, config, CLIP, tmp_path / f"{arm}.pt", scenes=_dark_rooms() if switch else None)
-        G, _ = load_generator(path)
+        G, _ = load_generator(train(data, CLASSES, config, CLIP, tmp_path / f"{arm}.pt", **inputs))
         still = sample(G, [CLASSES.index("still")] * 16, list(range(16)), precision="fp32")
         bar = still.videos.astype(np.float32).mean(axis=-1) > 110  # the bar is bright, the rooms dark
         shares[arm] = float((still.masks[bar] > 0.5).mean())
-    assert shares["plain"] < 0.2 and shares["scene"] > 0.5, shares
+        faint[arm] = float(((still.masks > 0.1) & (still.masks < 0.5)).mean())
+    assert shares["plain"] < 0.2 and shares["scene"] > 0.5 and shares["matte"] > 0.3, shares
+    assert faint["matte"] < 0.5 * faint["plain"], faint
+
+
+def _bar_mattes(data: MovingBars) -> np.ndarray:
+    """The toy set's actor mattes: its bars are bright, its rooms dark."""
+    return np.stack([np.where(np.asarray(v).mean(axis=-1) > 100, 255, 0).astype(np.uint8) for v, _ in data.items])
+
+
+@pytest.mark.parametrize("architecture", FAMILIES)
+def test_matte_critic_trains_resumes_exactly_and_is_recorded(tmp_path: Path, architecture: str) -> None:
+    data = MovingBars()
+    mattes = _bar_mattes(data)
+    config = _config(architecture, matte_critic=0.5, critic_frame_diffs=True)
+    straight = load_checkpoint(train(data, CLASSES, config, CLIP, tmp_path / "straight.pt", mattes=mattes))
+    resumed = tmp_path / "resumed.pt"
+    train(data, CLASSES, config.model_copy(update={"steps": 3}), CLIP, resumed, mattes=mattes)
+    resumed = load_checkpoint(train(data, CLASSES, config, CLIP, resumed, mattes=mattes))
+    assert straight["config"]["matte_critic"] == 0.5 and straight["step"] == resumed["step"] == 4
+    for key in ("G", "G_ema", "D_video", "D_frame", "D_matte"):
+        for name in straight[key]:
+            assert torch.equal(straight[key][name], resumed[key][name]), f"{key}.{name}"
+    # the matte critic sees mask + masked foreground, with frame differences like the video critic: 12 channels
+    assert straight["D_matte"]["body.0.parametrizations.weight.original"].shape[1] == 12
+    plain = load_checkpoint(train(data, CLASSES, _config(architecture, critic_frame_diffs=True), CLIP, tmp_path / "p.pt"))
+    assert "D_matte" not in plain and "matte_critic" not in plain["config"]
+    assert any(not torch.equal(plain["G"][k], straight["G"][k]) for k in plain["G"])
+
+
+def test_matte_critic_refuses_missing_or_misfit_mattes(tmp_path: Path) -> None:
+    data = MovingBars()
+    on, mattes = _config("vgan", steps=1, matte_critic=1.0), _bar_mattes(data)
+    with pytest.raises(ValueError, match="no actor mattes"):
+        train(data, CLASSES, on, CLIP, tmp_path / "a.pt")
+    with pytest.raises(ValueError, match=r"one per training clip"):
+        train(data, CLASSES, on, CLIP, tmp_path / "b.pt", mattes=mattes[:-1])
+    with pytest.raises(ValueError, match=r"one per training clip"):
+        train(data, CLASSES, on, CLIP, tmp_path / "c.pt", mattes=mattes.astype(np.float32) / 255)
+    with pytest.raises(ValueError, match="matte_critic is 0"):
+        train(data, CLASSES, _config("vgan", steps=1), CLIP, tmp_path / "d.pt", mattes=mattes)
+    assert not any(tmp_path.iterdir()), "nothing written for a refused run"
 
 
 def test_content_motion_trains_in_bf16(tmp_path: Path) -> None:
@@ -232,7 +277,8 @@ def test_resuming_a_run_as_another_family_is_refused(tmp_path: Path) -> None:
 def test_default_configuration_dumps_as_before_the_families() -> None:
     """The saved configuration of a default (vgan) run holds no new keys, so its checkpoints keep their bytes."""
     dumped = TrainConfig().model_dump(mode="json")
-    assert not {"r1_gamma", "r1_every", "critic_frame_diffs", "mask_l1", "mask_binary", "scene_critic"} & dumped.keys()
+    assert not {"r1_gamma", "r1_every", "critic_frame_diffs", "mask_l1", "mask_binary", "scene_critic",
+                "matte_critic"} & dumped.keys()
     assert dumped["model"] == {"z_dim": 128, "channels": 32}
     chosen = TrainConfig(r1_gamma=1.0, model=ModelConfig(architecture="cmgan")).model_dump(mode="json")
     assert chosen["r1_gamma"] == 1.0 and chosen["model"]["architecture"] == "cmgan"

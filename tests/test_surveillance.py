@@ -170,6 +170,70 @@ def test_empty_scenes_of_a_training_set_for_the_scene_critic():
         empty_scenes(ProceduralSource(), [], 32)
 
 
+def test_procedural_mattes_cover_exactly_the_actors_drawn():
+    """The renderer's matte is where it drew actors: no pixel changes outside it, and its box is the tracks' box."""
+    from pipelines.sources.procedural import parse_source_path, render_clip_tracks, render_matte, source_path
+
+    for label_name, seed in (("wave", 2), ("walk_left", 5), ("fall", 1)):
+        video, union, tracks = render_clip_tracks(label_name, seed, 8, 32, 48)
+        matte = render_matte(label_name, seed, 8, 32, 48)
+        assert matte.shape == (8, 32, 48) and matte.dtype == np.float32 and 0 <= matte.min() and matte.max() == 1
+        np.testing.assert_array_equal(matte, render_matte(label_name, seed, 8, 32, 48))
+        for t in range(8):  # the union of the actors' boxes holds the matte, to the pixel
+            ys, xs = np.nonzero(matte[t] > 0)
+            x0, y0, x1, y1 = union[t]
+            assert np.floor(x0) <= xs.min() and xs.max() < np.ceil(x1) and np.floor(y0) <= ys.min() and ys.max() < np.ceil(y1)
+        assert parse_source_path(source_path(label_name, seed)) == (label_name, seed)
+    for bad in ("procedural:scene?seed=1x", "/data/a.avi", None, "procedural:wave"):
+        with pytest.raises(ValueError, match="does not name a procedural clip"):
+            parse_source_path(bad)
+
+
+def test_actor_mattes_of_a_prepared_set_for_the_matte_critic(gate_real):
+    """Each training clip's matte, in the dataset's order, from the (class, seed) its row names; footage has none."""
+    from pipelines import ClipDataset
+    from pipelines.sources.critic_inputs import actor_mattes, critic_inputs
+    from pipelines.sources.procedural import parse_source_path, render_matte
+    from schemas.config import ClipFormat, FolderSource, ProceduralSource, TrainConfig
+
+    from tests.conftest import GATE_CLIP
+
+    clips, clip = ClipDataset(gate_real, split="train"), ClipFormat(**GATE_CLIP)
+    mattes = actor_mattes(ProceduralSource(), clips, clip)
+    assert mattes.shape == (len(clips), 8, 32, 32) and mattes.dtype == np.uint8
+    for i in (0, len(clips) - 1):
+        name, seed = parse_source_path(clips.rows[i]["source_path"])
+        assert name == clips.rows[i]["label_name"]
+        np.testing.assert_array_equal(mattes[i], np.rint(render_matte(name, seed, 8, 32, 32) * 255))
+        # the decoded clip changes where the matte is: the actor, in register with its clip
+        video = clips.video(i).astype(np.float32)
+        moving = np.abs(np.diff(video, axis=0)).max(axis=-1) > 40
+        assert (np.maximum(mattes[i][1:], mattes[i][:-1])[moving] > 0).mean() > 0.9
+    both = critic_inputs(ProceduralSource(), TrainConfig(scene_critic=1.0, matte_critic=1.0), clip, clips)
+    assert sorted(both) == ["mattes", "scenes"] and critic_inputs(ProceduralSource(), TrainConfig(), clip, clips) == {}
+    with pytest.raises(ValueError, match="only the procedural source"):
+        actor_mattes(FolderSource(root="/nowhere"), clips, clip)
+
+
+def test_actor_mattes_refuse_clips_out_of_register_with_their_rows(gate_real):
+    """A row whose source names another clip than the one stored (another renderer, another seed) is refused."""
+    from pipelines import ClipDataset
+    from pipelines.sources.critic_inputs import actor_mattes
+    from schemas.config import ClipFormat, ProceduralSource
+
+    from tests.conftest import GATE_CLIP
+
+    clips = ClipDataset(gate_real, split="train")
+    shifted = clips.subset(range(len(clips)))
+    shifted.rows = [dict(r) for r in shifted.rows]
+    shifted.rows[0]["source_path"] = shifted.rows[1]["source_path"]  # the first clip's row names the second's render
+    with pytest.raises(ValueError, match="another renderer"):
+        actor_mattes(ProceduralSource(), shifted, ClipFormat(**GATE_CLIP))
+    shifted.rows[0]["source_path"] = None
+    with pytest.raises(ValueError, match=rf"clip {shifted.rows[0]['key']}: .*does not name a procedural clip"):
+        actor_mattes(ProceduralSource(), shifted, ClipFormat(**GATE_CLIP))
+
+
 def test_an_index_of_the_previous_schema_version_still_reads(tmp_path):
     from pipelines.dataset.index_io import IndexFileError, read_index
     from schemas.index import INDEX_SCHEMA, SCHEMA_VERSION, SCHEMA_VERSION_KEY
