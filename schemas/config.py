@@ -490,6 +490,17 @@ class AugmentConfig(_Strict):
         return self
 
 
+    @model_validator(mode="after")
+    def _matte_critic_needs_rendered_mattes(self) -> AugmentConfig:
+        """Refused before any clip is ingested: only the procedural renderer knows its actors' mattes."""
+        if self.train.matte_critic > 0 and not isinstance(self.source, ProceduralSource):
+            raise ValueError(
+                f"train.matte_critic needs the actors' mattes of the real clips, which only the procedural source "
+                f"renders; a {self.source.kind!r} source has none: set train.matte_critic to 0"
+            )
+        return self
+
+
 def fingerprint(*parts: BaseModel | dict | str) -> str:
     """A short stable hash of configuration parts, used to key caches on disk and in Prefect."""
     h = hashlib.sha256()

@@ -215,6 +215,15 @@ def test_actor_mattes_of_a_prepared_set_for_the_matte_critic(gate_real):
         actor_mattes(FolderSource(root="/nowhere"), clips, clip)
 
 
+def test_a_matte_critic_over_footage_is_refused_before_anything_runs():
+    from flows.cli import build_config
+    from pydantic import ValidationError
+
+    assert build_config("augment-surveillance", {("train", "matte_critic"): 1.0}).train.matte_critic == 1.0
+    with pytest.raises(ValidationError, match="only the procedural source renders; a 'ucf101' source has none"):
+        build_config("augment-ucf101", {("train", "matte_critic"): 1.0})
+
+
 def test_actor_mattes_refuse_clips_out_of_register_with_their_rows(gate_real):
     """A row whose source names another clip than the one stored (another renderer, another seed) is refused."""
     from pipelines import ClipDataset
