@@ -49,6 +49,7 @@ from evaluation.recognizer import RecognizerSpec, Stage, spread, top1, train_rec
 log = logging.getLogger("augmentation_gain_recipe")
 
 FRAMES, SIZE = 16, 32  # bench.augmentation_gain.CLIP, without importing the Beam side
+GENERATOR_MODEL = {"z_dim": 128, "channels": 32}  # the recorded runs' network; --generator may change it
 
 CANDIDATES = {
     "plain": {"fractions": (), "f_beyond": 0.5, "rehearsal": 0.0},
@@ -105,8 +106,10 @@ def run_regime(args, k: int, real: dict, device: torch.device) -> dict:
     test_v, test_l = real["test_videos"], real["test_labels"]
 
     started = time.perf_counter()
+    switches = json.loads(args.generator)
     cfg = TrainConfig(steps=args.generator_steps, batch_size=16, precision=args.precision, device=device.type,
-                      checkpoint_every=args.generator_steps, model=ModelConfig(z_dim=128, channels=32))  # fmt: skip
+                      checkpoint_every=args.generator_steps,
+                      **{**switches, "model": ModelConfig(**{**GENERATOR_MODEL, **switches.get("model", {})})})  # fmt: skip
     clip = ClipFormat(frames=FRAMES, size=SIZE, fps=8)
     ckpt = train(real_k, list(names.values()), cfg, clip, Path(args.workdir) / f"k{k}" / "generator.pt")
     generator_s = time.perf_counter() - started
@@ -160,8 +163,8 @@ def settings(args) -> dict:
     return {
         "data": "procedural set, 8 classes, clips 16x32x32 at 8 fps, source seed 0; real clips rendered, H.264-encoded and "
         "decoded by the product (--write-real-npz); synthetic clips sampled straight from the generator (no H.264)",
-        "generator": f"two-stream VGAN z_dim 128, channels 32, batch 16, {args.generator_steps} steps "
-        f"{args.precision}, trained on the k clips per class",
+        "generator": f"two-stream VGAN, batch 16, {args.generator_steps} steps {args.precision}, trained on the k "
+        f"clips per class; model {GENERATOR_MODEL}, then these training switches: {args.generator}",
         "recognizer": RecognizerSpec(channels=args.recognizer_channels, steps=args.recognizer_steps).describe(),
         "synthetic_per_class": args.synthetic_per_class,
         "seeds": args.seeds,
@@ -222,6 +225,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--candidates", nargs="+", default=list(CANDIDATES), choices=list(CANDIDATES))
     parser.add_argument("--generator-steps", type=int, default=2000)
+    parser.add_argument("--generator", default="{}",
+                        help=f"training switches as JSON (TrainConfig fields; 'model' merged over {GENERATOR_MODEL}); "
+                        "augment-demo's are '{\"model\": {\"channels\": 16}, \"critic_frame_diffs\": true, \"mask_l1\": 0.15}'")
     parser.add_argument("--recognizer-steps", type=int, default=300)
     parser.add_argument("--recognizer-channels", type=int, default=16)
     parser.add_argument("--synthetic-per-class", type=int, default=64)
