@@ -219,7 +219,7 @@ def test_a_matte_critic_over_footage_is_refused_before_anything_runs():
     from flows.cli import build_config
     from pydantic import ValidationError
 
-    assert build_config("augment-surveillance", {("train", "matte_critic"): 1.0}).train.matte_critic == 1.0
+    assert build_config("augment-surveillance", {}).train.matte_critic == 1.0  # the deployment trains with it
     with pytest.raises(ValidationError, match="only the procedural source renders; a 'ucf101' source has none"):
         build_config("augment-ucf101", {("train", "matte_critic"): 1.0})
 

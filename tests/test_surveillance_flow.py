@@ -17,6 +17,7 @@ def test_the_flow_publishes_composited_clips_with_tracks_exports_and_box_preview
 
     data = tiny_config_dict(tmp_path / "out")
     data["surveillance"] = {"procedural_scenes": 2, "max_actors": 2, "min_box_coverage": 0.5}
+    data["train"] |= {"scene_critic": 1.0, "matte_critic": 1.0}  # as the deployment trains: the flow hands both their data
     config = AugmentConfig.model_validate(data)
     with prefect_test_harness(server_startup_timeout=120):
         version = Path(augment(config))
