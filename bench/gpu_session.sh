@@ -10,11 +10,11 @@
 #   .gpu/real-surv/  augment-surveillance's real clips
 # Then, with the folder carried: bash bench/gpu_session.sh MINUTES
 # It runs, all at once on the one GPU (each is small and launch-bound):
-#   - bench/generator_quality.py at 32x32 and 64x64: the demo's configuration with and without the
-#     scene critic, and the content/motion family with it, MINUTES of training wall time per arm, bf16,
-#     gated by one judge per size;
+#   - bench/generator_quality.py at 32x32 and 64x64: the demo's configuration alone, with the scene
+#     critic, and with the scene and matte critics, and the content/motion family with the scene critic,
+#     MINUTES of training wall time per arm, bf16, gated by one judge per size;
 #   - bench/train_generator.py: augment-surveillance's generator (fp32, as the deployment pins)
-#     to 3000 steps, keeping checkpoints at 1000 and 3000 for the flow to resume from here.
+#     to 3000 steps, keeping checkpoints at 1000, 1400 (the deployment's) and 3000 for the flow to resume from here.
 # Results go to $OUT (or /tmp/gpu-out): results.tar (bench/results files and logs) and the
 # surveillance checkpoints.
 set -uo pipefail
@@ -22,7 +22,7 @@ MINUTES=${1:-4}
 CARRY=${CARRY:-.gpu}
 OUT=${OUT:-/tmp/gpu-out}
 mkdir -p "$OUT"
-DEVICE=${DEVICE:-cuda} PRECISION=${PRECISION:-bf16} KEEP=${KEEP:-1000 3000}  # DEVICE=cpu PRECISION=fp32 INSTALL=0: a dry run here
+DEVICE=${DEVICE:-cuda} PRECISION=${PRECISION:-bf16} KEEP=${KEEP:-1000 1400 3000}  # DEVICE=cpu PRECISION=fp32 INSTALL=0: a dry run here
 if [ "${INSTALL:-1}" = 1 ]; then
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site \
     "$CARRY"/whl/*.whl || exit 1
@@ -33,7 +33,7 @@ python3 -c 'import torch, av, pydantic; print("torch", torch.__version__, "av", 
 
 W=$(mktemp -d)
 limit=$(python3 -c "print(int($MINUTES * 60 * 1.6 + 120))")  # training + evaluations + judge, then stop
-ARMS=(vgan16+diffs+mask0.15 vgan16+diffs+mask0.15+scene cmgan+diffs+scene)
+ARMS=(vgan16+diffs+mask0.15 vgan16+diffs+mask0.15+scene vgan16+diffs+scene+matte cmgan+diffs+scene)
 common=(--device "$DEVICE" --precision "$PRECISION" --minutes "$MINUTES" --evals 4 --chunk 200 --parallel)
 timeout "$limit" python3 -m bench.generator_quality --size 32 "${common[@]}" --arms "${ARMS[@]}" \
   --real "$CARRY/real-32" --work "$W/32" --name generator_quality_32_gpu >"$OUT/gq32.log" 2>&1 &
