@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from pipelines import ClipDataset, prepare_procedural, read_index
-from pipelines.sources.procedural import render_clip
+from pipelines.sources.procedural import parse_source_path, render_clip
 from pipelines.media.video_io import decode_video
 from schemas.config import BeamConfig, ClipFormat, ProceduralSource
 
@@ -35,8 +35,7 @@ def test_clips_decode_to_the_rendered_pixels(prepared):
     row = data.rows[0]
     table = read_index(prepared / "index.parquet").to_pylist()
     source = next(r["source_path"] for r in table if r["key"] == row["key"])
-    label_name, seed = source.removeprefix("procedural:").split("?seed=")
-    expected, _ = render_clip(label_name, int(seed), 8, 32, 32)
+    expected, _ = render_clip(*parse_source_path(source), 8, 32, 32)
     video, label = data[0]
     assert video.shape == (8, 32, 32, 3) and str(video.dtype) == "torch.uint8"
     psnr = 10 * np.log10(255**2 / np.mean((video.numpy().astype(float) - expected.astype(float)) ** 2))

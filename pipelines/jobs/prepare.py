@@ -35,7 +35,8 @@ class ProceduralProducer:
                                                       self.clip.size)
             for actor in actors:  # the renderer numbers classes its own way; the plan's label is the dataset's
                 actor["label"] = task.label
-            yield ProducedClip(task, video, {"source_path": source_path(task.label_name, task.seed), "start_frame": 0, "actors": actors}, boxes)
+            labels = {"source_path": source_path(task.label_name, task.seed), "start_frame": 0, "actors": actors}
+            yield ProducedClip(task, video, labels, boxes)
 
 
 def prepare_procedural(

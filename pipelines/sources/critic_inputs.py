@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from pipelines.sources.procedural import parse_source_path, render_matte
+from pipelines.sources.procedural import parse_source_path, render_clip, render_matte
 from pipelines.sources.scenes import empty_scenes
 from schemas.config import ClipFormat, Source, TrainConfig
 
@@ -51,25 +51,25 @@ def actor_mattes(source: Source, clips: Any, clip: ClipFormat) -> np.ndarray:
     rows: Sequence[dict] | None = getattr(clips, "rows", None)
     if not rows:
         raise ValueError("no training clips with index rows to take actor mattes from")
-    mattes = np.empty((len(rows), clip.frames, clip.size, clip.size), np.uint8)
-    for i, row in enumerate(rows):
+    renders = []
+    for row in rows:
         try:
             label_name, seed = parse_source_path(row.get("source_path"))
         except ValueError as exc:
             raise ValueError(f"clip {row['key']}: {exc}") from None
         if label_name != row["label_name"]:
             raise ValueError(f"clip {row['key']} is labelled {row['label_name']!r} but renders {label_name!r}")
-        matte = render_matte(label_name, seed, clip.frames, clip.size, clip.size)
-        mattes[i] = np.rint(matte * 255).astype(np.uint8)
-    _check_register(clips, rows[0], clip)
+        renders.append((label_name, seed))
+    _check_register(clips, rows[0], renders[0], clip)
+    mattes = np.empty((len(rows), clip.frames, clip.size, clip.size), np.uint8)
+    for i, (label_name, seed) in enumerate(renders):
+        mattes[i] = np.rint(render_matte(label_name, seed, clip.frames, clip.size, clip.size) * 255).astype(np.uint8)
     return mattes
 
 
-def _check_register(clips: Any, row: dict, clip: ClipFormat) -> None:
-    from pipelines.sources.procedural import render_clip
-
-    label_name, seed = parse_source_path(row["source_path"])
-    rendered, _ = render_clip(label_name, seed, clip.frames, clip.size, clip.size)
+def _check_register(clips: Any, row: dict, render: tuple[str, int], clip: ClipFormat) -> None:
+    """The first clip as decoded against what its row renders: a set made by another renderer is refused."""
+    rendered, _ = render_clip(*render, clip.frames, clip.size, clip.size)
     decoded = np.asarray(clips.video(0))
     if decoded.shape != rendered.shape:
         raise ValueError(f"clip {row['key']} is {decoded.shape}, its rendering {rendered.shape}: not the clip format")
