@@ -76,7 +76,7 @@ TRANSFORM = ClipTransform(crop_scale=(0.8, 1.0), brightness=0.1, contrast=0.1)
 
 def train_recognizer(data: MixedClips, steps: int, seed: int, num_classes: int) -> JudgeNet:
     """``steps`` updates of a fresh R(2+1)D on batches of ``data`` (built with ``weights=True``), epoch after epoch."""
-    spec = RecognizerSpec(RECOGNIZER_CHANNELS, steps, BATCH, RECOGNIZER_LR, RECOGNIZER_WEIGHT_DECAY)
+    spec = RecognizerSpec(RECOGNIZER_CHANNELS, steps, BATCH, RECOGNIZER_LR, RECOGNIZER_WEIGHT_DECAY, view="residual")
     return fit([Stage(data.batches(BATCH), steps)], num_classes, CLIP.frames, CLIP.size, spec, seed)
 
 
@@ -194,7 +194,7 @@ def main() -> None:
         f"source seed {SOURCE.seed}",
         "generator": f"two-stream VGAN z_dim 128, channels 32, batch 16, {args.generator_steps} steps bf16, "
         f"trained on the k clips per class",
-        "recognizer": f"R(2+1)D (evaluation.judge.JudgeNet) {RECOGNIZER_CHANNELS} channels, {args.recognizer_steps} "
+        "recognizer": f"R(2+1)D (evaluation.judge.JudgeNet) {RECOGNIZER_CHANNELS} channels, residual input, {args.recognizer_steps} "
         f"steps of batch {BATCH}, AdamW lr {RECOGNIZER_LR} one-cycle, label smoothing 0.1, fp32, {TRANSFORM}",
         "synthetic_per_class": args.synthetic_per_class,
         "synthetic_fraction": args.synthetic_fraction,

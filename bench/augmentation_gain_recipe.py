@@ -99,7 +99,7 @@ def run_regime(args, k: int, real: dict, device: torch.device) -> dict:
 
     names = {i: str(n) for i, n in enumerate(real["class_names"])}
     transform = ClipTransform(crop_scale=(0.8, 1.0), brightness=0.1, contrast=0.1)
-    spec = RecognizerSpec(channels=args.recognizer_channels, steps=args.recognizer_steps)
+    spec = RecognizerSpec(channels=args.recognizer_channels, steps=args.recognizer_steps, view=args.recognizer_view)
     train_labels = real["train_labels"]
     keep = first_per_class(train_labels, k)
     real_k = ArrayClips(real["train_videos"][keep], train_labels[keep], names, f"real k={k}")
@@ -165,7 +165,7 @@ def settings(args) -> dict:
         "decoded by the product (--write-real-npz); synthetic clips sampled straight from the generator (no H.264)",
         "generator": f"two-stream VGAN, batch 16, {args.generator_steps} steps {args.precision}, trained on the k "
         f"clips per class; model {GENERATOR_MODEL}, then these training switches: {args.generator}",
-        "recognizer": RecognizerSpec(channels=args.recognizer_channels, steps=args.recognizer_steps).describe(),
+        "recognizer": RecognizerSpec(channels=args.recognizer_channels, steps=args.recognizer_steps, view=args.recognizer_view).describe(),
         "synthetic_per_class": args.synthetic_per_class,
         "seeds": args.seeds,
         "candidates": {n: CANDIDATES[n] for n in args.candidates},
@@ -230,6 +230,8 @@ def main() -> None:
                         "augment-demo's are '{\"model\": {\"channels\": 16}, \"critic_frame_diffs\": true, \"mask_l1\": 0.15}'")
     parser.add_argument("--recognizer-steps", type=int, default=300)
     parser.add_argument("--recognizer-channels", type=int, default=16)
+    parser.add_argument("--recognizer-view", default="residual", choices=["residual", "raw", "both"],
+                        help="recognizer input; the recorded runs' is residual (both learns the backgrounds at k = 5)")
     parser.add_argument("--synthetic-per-class", type=int, default=64)
     parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
     parser.add_argument("--device", default="cpu")

@@ -34,6 +34,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1], help="the demo's")
     parser.add_argument("--channels", type=int, default=8, help="the demo's")
     parser.add_argument("--batch-size", type=int, default=16, help="the demo's")
+    parser.add_argument("--view", default="residual", choices=["residual", "raw", "both"],
+                        help="recognizer input: the run's quality.judge.input (the demo's: residual)")
     parser.add_argument("--name", default="value_step")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -43,7 +45,7 @@ def main() -> None:
     for steps in args.steps:
         cfg = ValueConfig(seeds=args.seeds, steps=steps, channels=args.channels, batch_size=args.batch_size)
         start = time.process_time()
-        value = measure_value(args.candidate, args.real, cfg)
+        value = measure_value(args.candidate, args.real, cfg, args.view)
         rows.append({"steps": steps, "cpu_s": round(time.process_time() - start, 1), "real_only": value.real_only,
                      "with_synthetic": value.with_synthetic, "gains": value.gains, "gain_points": value.gain_points,
                      "gain_std": value.gain_std, "recognizer": value.recognizer, "recipe": value.recipe,

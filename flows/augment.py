@@ -217,7 +217,7 @@ def measure_value(config: AugmentConfig, candidate: str, real_dir: str):
     from pipelines.release.value import check_value, describe, value_rows
     from pipelines.release.value import measure_value as measure
 
-    value, failed = check_value(candidate, measure(candidate, real_dir, config.value))
+    value, failed = check_value(candidate, measure(candidate, real_dir, config.value, config.quality.judge.input))
     get_run_logger().info("%s in %.0f s", describe(value), value.seconds)
     create_table_artifact(value_rows(value), key=f"{config.name}-value",
                           description=f"{config.dataset} candidate {Path(candidate).name}: {describe(value)}; "

@@ -414,7 +414,9 @@ class ValueConfig(_Strict):
     accuracy points; its default, -1, is the seed spread measured with the
     shipped recipe where real clips suffice (std 0.5-1.1 points at 25 and 48
     clips per class, docs/augmentation-gain.md): a mean loss within it is
-    noise of 3 seeds, a larger one means the clips hurt.
+    noise of 3 seeds, a larger one means the clips hurt. The recognizer sees
+    its clips as the judge does (``quality.judge.input``): what the footage
+    needs is said once.
     """
 
     enabled: bool = Field(True, description="run the value step after the quality gate")

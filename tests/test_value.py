@@ -64,21 +64,21 @@ def shuffled(tmp_path_factory):
 
 # Much synthetic data (fraction 0.75 at these 12 clips per class), no rehearsal: what the clips do shows plainly.
 HEAVY = MixRecipe(fractions=((100, 0.75),), rehearsal=0.0, confidence_weighting=True)
-CFG = ValueConfig(seeds=[0, 1], steps=40, channels=4, batch_size=8, min_gain=-1.0, device="cpu")
+CFG = ValueConfig(seeds=[0, 1], steps=80, channels=4, batch_size=8, min_gain=-1.0, device="cpu")
 
 
 def test_value_step_trains_both_arms_and_reports_a_gain(real, synthetic):
-    value = measure_value(synthetic, real, CFG, HEAVY)
+    value = measure_value(synthetic, real, CFG, "residual", HEAVY)
     assert value.seeds == [0, 1] and len(value.real_only) == len(value.with_synthetic) == len(value.gains) == 2
     for r, m, g in zip(value.real_only, value.with_synthetic, value.gains):
         assert 0 <= r <= 1 and 0 <= m <= 1 and g == pytest.approx(100 * (m - r), abs=0.02)
     assert value.gain_points == pytest.approx(np.mean(value.gains), abs=0.01)
     assert value.synthetic_fraction == 0.75 and value.real_clips_per_class == 12 and value.test_clips == 8
-    assert "4 channels, 40 steps" in value.recognizer and "judge-confidence" in value.recipe
+    assert "4 channels, residual input, 80 steps" in value.recognizer and "judge-confidence" in value.recipe
 
 
 def test_value_step_refuses_clips_with_shuffled_labels(real, shuffled):
-    value = measure_value(shuffled, real, CFG, HEAVY)
+    value = measure_value(shuffled, real, CFG, "residual", HEAVY)
     checked, failed = check_value(shuffled, value)
     assert value.gain_points < 0, value  # trained partly on swapped labels, the recognizer learns them
     assert not checked.passed and len(failed) == 1 and "value_gain_points" in failed[0]
@@ -117,7 +117,7 @@ def test_loss_weights_reach_the_loss(real):
     init = {k: v for k, v in net.state_dict().items() if "running" not in k and "num_batches" not in k}
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
-        start = JudgeNet(2, 4, CLIP.frames, CLIP.size).state_dict()
+        start = JudgeNet(2, 4, CLIP.frames, CLIP.size, spec.view).state_dict()
     assert all(torch.equal(v, start[k]) for k, v in init.items())
     with pytest.raises(ValueError, match="non-negative"):
         MixedClips(clips, [clips], 0.5, weights=True, synthetic_weights=[np.full(len(clips), -1.0)])

@@ -51,9 +51,15 @@ TRANSFORM = ClipTransform(crop_scale=(0.8, 1.0), brightness=0.1, contrast=0.1)  
 
 
 def measure_value(
-    candidate: str | Path, real_dir: str | Path, cfg: ValueConfig, recipe: MixRecipe | None = None,
+    candidate: str | Path, real_dir: str | Path, cfg: ValueConfig, view: str, recipe: MixRecipe | None = None,
 ) -> ValueSummary:  # fmt: skip
-    """Both arms for every seed of ``cfg``; ``passed`` is set by :func:`check_value`, here only provisionally."""
+    """Both arms for every seed of ``cfg``; ``passed`` is set by :func:`check_value`, here only provisionally.
+
+    ``view`` is the recognizer's input (``RecognizerSpec.view``); the flow
+    passes the judge's (``quality.judge.input``), the one place a deployment
+    says what its footage needs: the residual for a static camera where only
+    motion tells the classes apart, the frames too for real footage.
+    """
     started = time.perf_counter()
     recipe = recipe or MixRecipe()
     device = resolve_device(cfg.device)
@@ -68,7 +74,7 @@ def measure_value(
         raise ValueError(f"{real_dir}: training labels {sorted(real.class_names)} are not 0..{num_classes - 1}")
     per_class = len(real) / num_classes
     fraction = recipe.synthetic_fraction(per_class)
-    spec = RecognizerSpec(cfg.channels, cfg.steps, cfg.batch_size)
+    spec = RecognizerSpec(cfg.channels, cfg.steps, cfg.batch_size, view=view)
     mixed_steps, rehearse_steps = recipe.split_steps(spec.steps)
     frames, size = test_videos.shape[1], test_videos.shape[2]
 
