@@ -114,10 +114,12 @@ def run_regime(args, k: int, real: dict, device: torch.device) -> dict:
     ckpt = train(real_k, list(names.values()), cfg, clip, Path(args.workdir) / f"k{k}" / "generator.pt")
     generator_s = time.perf_counter() - started
     G, _ = load_generator(ckpt, device)
-    labels = [c for c in names for _ in range(args.synthetic_per_class)]
+    # the largest set per class, sampled once; smaller counts take each class's first clips (nested sets)
+    most = max(args.synthetic_per_class)
+    labels = np.array([c for c in names for _ in range(most)])
     seeds = [1_000_000 + i for i in range(len(labels))]
-    videos = sample(G, labels, seeds, device=device, precision=args.precision).videos
-    synthetic = ArrayClips(videos, labels, names, f"synthetic k={k}")
+    videos = sample(G, labels.tolist(), seeds, device=device, precision=args.precision).videos
+    rank = np.arange(len(labels)) % most  # a clip's place within its class
     log.info("k=%d: generator %.0f s, %d synthetic clips", k, generator_s, len(labels))
 
     def stages(data: MixedClips, recipe: MixRecipe | None) -> list[Stage]:
@@ -130,29 +132,35 @@ def run_regime(args, k: int, real: dict, device: torch.device) -> dict:
             out.append(Stage(real_only.batches(spec.batch_size), rehearse))
         return out
 
-    arms: dict[str, list[float]] = {"real_only": [], **{name: [] for name in args.candidates}}
+    arms_of = {(name, n): name if len(args.synthetic_per_class) == 1 else f"{name} x{n}"
+               for n in args.synthetic_per_class for name in args.candidates}  # fmt: skip
+    arms: dict[str, list[float]] = {"real_only": [], **{arm: [] for arm in arms_of.values()}}
     for seed in args.seeds:
         net = train_recognizer(stages(MixedClips(real_k, transform=transform, seed=seed, weights=True), None),
                                len(names), FRAMES, SIZE, spec, seed, device)  # fmt: skip
         arms["real_only"].append(top1(net, test_v, test_l, device))
         probs = embed(net, videos, device, "fp32").probs
         p_intended = probs[np.arange(len(labels)), labels]
-        for name in args.candidates:
+        log.info("k=%d seed=%d: confidence weights, quartiles %s", k, seed, np.round(np.quantile(p_intended, [0, 0.25, 0.5, 0.75, 1]), 3))
+        for (name, n), arm in arms_of.items():
+            take = rank < n
+            synthetic = ArrayClips(videos[take], labels[take].tolist(), names, f"synthetic k={k}, {n} per class")
             recipe = MixRecipe(**CANDIDATES[name])
             f = recipe.synthetic_fraction(k)
-            weights = [p_intended] if recipe.confidence_weighting else None
+            weights = [p_intended[take]] if recipe.confidence_weighting else None
             data = MixedClips(real_k, [synthetic], f, transform=transform, seed=seed, weights=True, synthetic_weights=weights)
             net = train_recognizer(stages(data, recipe), len(names), FRAMES, SIZE, spec, seed, device)
-            arms[name].append(top1(net, test_v, test_l, device))
-            log.info("k=%d seed=%d %s: real %.3f, mixed %.3f", k, seed, name, arms["real_only"][-1], arms[name][-1])
+            arms[arm].append(top1(net, test_v, test_l, device))
+            log.info("k=%d seed=%d %s: real %.3f, mixed %.3f", k, seed, arm, arms["real_only"][-1], arms[arm][-1])
     result = {
         "k": k, "real_clips": len(real_k), "synthetic_clips": len(labels), "generator_train_s": round(generator_s, 1),
         "real_only": spread(arms["real_only"]),
         "candidates": {
-            name: {"accuracy": spread(arms[name]),
-                   "gain_points": spread([100 * (m - r) for r, m in zip(arms["real_only"], arms[name])], 2),
-                   "synthetic_fraction": MixRecipe(**CANDIDATES[name]).synthetic_fraction(k)}
-            for name in args.candidates
+            arm: {"accuracy": spread(arms[arm]),
+                  "gain_points": spread([100 * (m - r) for r, m in zip(arms["real_only"], arms[arm])], 2),
+                  "synthetic_fraction": MixRecipe(**CANDIDATES[name]).synthetic_fraction(k),
+                  "synthetic_per_class": n}
+            for (name, n), arm in arms_of.items()
         },
         "total_s": round(time.perf_counter() - started, 1),
     }  # fmt: skip
@@ -232,7 +240,8 @@ def main() -> None:
     parser.add_argument("--recognizer-channels", type=int, default=16)
     parser.add_argument("--recognizer-view", default="residual", choices=["residual", "raw", "both"],
                         help="recognizer input; the recorded runs' is residual (both learns the backgrounds at k = 5)")
-    parser.add_argument("--synthetic-per-class", type=int, default=64)
+    parser.add_argument("--synthetic-per-class", type=int, nargs="+", default=[64],
+                        help="synthetic clips per class; several counts compare nested sets of one generator")
     parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--workdir", default="/tmp/vgan-augmentation-gain-recipe")

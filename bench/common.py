@@ -30,7 +30,7 @@ CLASSES = [f"class{i}" for i in range(8)]
 ARCHITECTURES = {
     "default": {"z_dim": 128, "channels": 32, "batch_size": 32},  # ModelConfig() / GenerateConfig()
     "augment-ucf101": {"z_dim": 128, "channels": 64, "batch_size": 64},
-    "augment-demo": {"z_dim": 128, "channels": 32, "batch_size": 32},
+    "augment-demo": {"z_dim": 128, "channels": 16, "batch_size": 32},
 }
 
 

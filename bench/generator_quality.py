@@ -83,6 +83,8 @@ ARMS: dict[str, dict] = {
                                   "scene_critic": 1.0, "mask_binary": 1.0},
     "vgan16+diffs+scene+matte": {"model": {"channels": 16}, "critic_frame_diffs": True, "mask_l1": 0.15,
                                  "scene_critic": 1.0, "matte_critic": 1.0},
+    "vgan16+diffs+mask0.15+matte": {"model": {"channels": 16}, "critic_frame_diffs": True, "mask_l1": 0.15,
+                                    "matte_critic": 1.0},
 }
 #: figures of the table, in order
 TABLE = ["label_fidelity", "lowest_class_fidelity", "frechet_distance_ratio", "diversity_ratio", "motion_ratio",
@@ -275,6 +277,11 @@ def main() -> None:
     args.work = args.work or Path(tempfile.mkdtemp(prefix="generator_quality-"))
     args.work.mkdir(parents=True, exist_ok=True)
 
+    if not args.child:
+        try:  # the table's plots need it; say so before hours of training, not after
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise SystemExit('bench.generator_quality plots with matplotlib: pip install -e ".[bench]"') from None
     ctx = _setup(args)
     if args.child:
         (arm,) = args.arms
@@ -285,7 +292,10 @@ def main() -> None:
     if args.parallel:
         runs = _run_arms_in_parallel(todo)
     else:
-        runs = {arm: _run_arm(args, arm, ctx) for arm in todo.arms}
+        runs = {}
+        for arm in todo.arms:  # each arm's part is kept as it ends, so a later failure loses none (--reuse reads it)
+            runs[arm] = _run_arm(args, arm, ctx)
+            _write_part(args, arm, *runs[arm])
     runs = {arm: done[arm] if arm in done else runs[arm] for arm in args.arms}
     results = {arm: r for arm, (r, _) in runs.items()}
     samples = {arm: clips for arm, (_, clips) in runs.items()}
