@@ -51,12 +51,13 @@ log = logging.getLogger("augmentation_gain_recipe")
 FRAMES, SIZE = 16, 32  # bench.augmentation_gain.CLIP, without importing the Beam side
 GENERATOR_MODEL = {"z_dim": 128, "channels": 32}  # the recorded runs' network; --generator may change it
 
-CANDIDATES = {
-    "plain": {"fractions": (), "f_beyond": 0.5, "rehearsal": 0.0},
-    "fraction_k": {"fractions": ((5, 0.5), (10, 0.25)), "f_beyond": 0.1, "rehearsal": 0.0},
-    "rehearsal": {"fractions": (), "f_beyond": 0.5, "rehearsal": 0.25},
+CANDIDATES = {  # every field spelled out: MixRecipe's defaults are the shipped recipe and move with it
+    "plain": {"fractions": (), "f_beyond": 0.5, "rehearsal": 0.0, "confidence_weighting": False},
+    "fraction_k": {"fractions": ((5, 0.5), (10, 0.25)), "f_beyond": 0.1, "rehearsal": 0.0, "confidence_weighting": False},
+    "rehearsal": {"fractions": (), "f_beyond": 0.5, "rehearsal": 0.25, "confidence_weighting": False},
     "confidence": {"fractions": (), "f_beyond": 0.5, "rehearsal": 0.0, "confidence_weighting": True},
-    "fraction_k_rehearsal": {"fractions": ((5, 0.5), (10, 0.25)), "f_beyond": 0.1, "rehearsal": 0.25},
+    "fraction_k_rehearsal": {"fractions": ((5, 0.5), (10, 0.25)), "f_beyond": 0.1, "rehearsal": 0.25,
+                             "confidence_weighting": False},
     "all": {"fractions": ((5, 0.5), (10, 0.25)), "f_beyond": 0.1, "rehearsal": 0.25, "confidence_weighting": True},
     # second round, after the first showed confidence weighting helping most and k = 25 still losing
     "conf_f67": {"fractions": ((5, 0.67), (10, 0.25)), "f_beyond": 0.05, "rehearsal": 0.25, "confidence_weighting": True},
