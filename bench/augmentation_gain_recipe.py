@@ -121,6 +121,9 @@ def run_regime(args, k: int, real: dict, device: torch.device) -> dict:
     seeds = [1_000_000 + i for i in range(len(labels))]
     videos = sample(G, labels.tolist(), seeds, device=device, precision=args.precision).videos
     rank = np.arange(len(labels)) % most  # a clip's place within its class
+    nested = {n: rank < n for n in args.synthetic_per_class}
+    pools = {n: ArrayClips(videos[take], labels[take].tolist(), names, f"synthetic k={k}, {n} per class")
+             for n, take in nested.items()}  # fmt: skip
     log.info("k=%d: generator %.0f s, %d synthetic clips", k, generator_s, len(labels))
 
     def stages(data: MixedClips, recipe: MixRecipe | None) -> list[Stage]:
@@ -144,12 +147,10 @@ def run_regime(args, k: int, real: dict, device: torch.device) -> dict:
         p_intended = probs[np.arange(len(labels)), labels]
         log.info("k=%d seed=%d: confidence weights, quartiles %s", k, seed, np.round(np.quantile(p_intended, [0, 0.25, 0.5, 0.75, 1]), 3))
         for (name, n), arm in arms_of.items():
-            take = rank < n
-            synthetic = ArrayClips(videos[take], labels[take].tolist(), names, f"synthetic k={k}, {n} per class")
             recipe = MixRecipe(**CANDIDATES[name])
             f = recipe.synthetic_fraction(k)
-            weights = [p_intended[take]] if recipe.confidence_weighting else None
-            data = MixedClips(real_k, [synthetic], f, transform=transform, seed=seed, weights=True, synthetic_weights=weights)
+            weights = [p_intended[nested[n]]] if recipe.confidence_weighting else None
+            data = MixedClips(real_k, [pools[n]], f, transform=transform, seed=seed, weights=True, synthetic_weights=weights)
             net = train_recognizer(stages(data, recipe), len(names), FRAMES, SIZE, spec, seed, device)
             arms[arm].append(top1(net, test_v, test_l, device))
             log.info("k=%d seed=%d %s: real %.3f, mixed %.3f", k, seed, arm, arms["real_only"][-1], arms[arm][-1])
