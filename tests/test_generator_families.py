@@ -162,9 +162,9 @@ def test_scene_critic_refuses_missing_or_misfit_scenes(tmp_path: Path) -> None:
 def test_scene_and_matte_critics_put_the_whole_actor_into_a_crisp_mask(tmp_path: Path) -> None:
     """The toy set's "still" class is a bar that never moves, VGAN's blind spot, and the wave class's body.
 
-    Without a critic of the split, 700 steps draw much of the standing bar in the background (on an AVX2 CPU
-    almost none of its pixels above mask 0.5, a third on one with AVX-512) and spread a faint mask over the room (a quarter of all pixels between 0.1
-    and 0.5), which composites as a ghost outside any box. The scene critic, whose empty scenes are the
+    Without a critic of the split, 700 steps draw much of the standing bar in the background (on an AVX2
+    CPU almost none of its pixels above mask 0.5, a third on one with AVX-512) and spread a faint mask over
+    the room (a quarter of all pixels between 0.1 and 0.5), which composites as a ghost outside any box. The scene critic, whose empty scenes are the
     dark rooms alone, moves most of the bar into the foreground; the matte critic, which sees the bars'
     own mattes, moves much of it and clears the faint mask off the room.
     """
@@ -182,7 +182,7 @@ def test_scene_and_matte_critics_put_the_whole_actor_into_a_crisp_mask(tmp_path:
     # relative to the plain arm: its share is 0.01 on an AVX2 CPU and 0.34 on one with AVX-512 (fp32 kernels differ
     # between CPU kinds, and 700 GAN steps amplify the difference), while the critics' effects hold on both
     assert shares["scene"] > max(0.5, shares["plain"] + 0.2), (shares, faint)
-    assert shares["matte"] > shares["plain"], (shares, faint)
+    assert shares["matte"] > max(0.3, shares["plain"]), (shares, faint)
     assert faint["matte"] < 0.5 * faint["plain"], (shares, faint)
 
 
