@@ -86,7 +86,8 @@ def first_per_class(labels: np.ndarray, k: int) -> np.ndarray:
     return np.sort(keep)
 
 
-def run_regime(args, k: int, real: dict, device: torch.device) -> dict:
+def run_regime(args, k: int, real: dict, device: torch.device, on_seed=lambda partial: None) -> dict:
+    """One regime's arms over the seeds; ``on_seed`` gets the result so far after each seed (a killed run keeps it)."""
     from generators import train
     from generators.checkpoint import load_generator
     from generators.sampling import sample
@@ -138,7 +139,24 @@ def run_regime(args, k: int, real: dict, device: torch.device) -> dict:
 
     arms_of = {(name, n): name if len(args.synthetic_per_class) == 1 else f"{name} x{n}"
                for n in args.synthetic_per_class for name in args.candidates}  # fmt: skip
+    arms_of = {key: arm for key, arm in arms_of.items() if arm not in args.skip}
     arms: dict[str, list[float]] = {"real_only": [], **{arm: [] for arm in arms_of.values()}}
+
+    def summary() -> dict:
+        return {
+            "k": k, "real_clips": len(real_k), "synthetic_clips": len(labels), "generator_train_s": round(generator_s, 1),
+            "real_only": spread(arms["real_only"]),
+            "candidates": {
+                arm: {"accuracy": spread(arms[arm]),
+                      "gain_points": spread([100 * (m - r) for r, m in zip(arms["real_only"], arms[arm])], 2),
+                      "synthetic_fraction": MixRecipe(**CANDIDATES[name]).synthetic_fraction(k),
+                      "synthetic_per_class": n}
+                for (name, n), arm in arms_of.items()
+            },
+            "seeds_done": len(arms["real_only"]),
+            "total_s": round(time.perf_counter() - started, 1),
+        }  # fmt: skip
+
     for seed in args.seeds:
         net = train_recognizer(stages(MixedClips(real_k, transform=transform, seed=seed, weights=True), None),
                                len(names), FRAMES, SIZE, spec, seed, device)  # fmt: skip
@@ -154,19 +172,8 @@ def run_regime(args, k: int, real: dict, device: torch.device) -> dict:
             net = train_recognizer(stages(data, recipe), len(names), FRAMES, SIZE, spec, seed, device)
             arms[arm].append(top1(net, test_v, test_l, device))
             log.info("k=%d seed=%d %s: real %.3f, mixed %.3f", k, seed, arm, arms["real_only"][-1], arms[arm][-1])
-    result = {
-        "k": k, "real_clips": len(real_k), "synthetic_clips": len(labels), "generator_train_s": round(generator_s, 1),
-        "real_only": spread(arms["real_only"]),
-        "candidates": {
-            arm: {"accuracy": spread(arms[arm]),
-                  "gain_points": spread([100 * (m - r) for r, m in zip(arms["real_only"], arms[arm])], 2),
-                  "synthetic_fraction": MixRecipe(**CANDIDATES[name]).synthetic_fraction(k),
-                  "synthetic_per_class": n}
-            for (name, n), arm in arms_of.items()
-        },
-        "total_s": round(time.perf_counter() - started, 1),
-    }  # fmt: skip
-    return result
+        on_seed(summary())
+    return summary()
 
 
 def settings(args) -> dict:
@@ -177,6 +184,7 @@ def settings(args) -> dict:
         f"clips per class; model {GENERATOR_MODEL}, then these training switches: {args.generator}",
         "recognizer": RecognizerSpec(channels=args.recognizer_channels, steps=args.recognizer_steps, view=args.recognizer_view).describe(),
         "synthetic_per_class": args.synthetic_per_class,
+        "skipped_arms": args.skip,
         "seeds": args.seeds,
         "candidates": {n: CANDIDATES[n] for n in args.candidates},
         "device": args.device,
@@ -244,6 +252,7 @@ def main() -> None:
                         help="recognizer input; the recorded runs' is residual (both learns the backgrounds at k = 5)")
     parser.add_argument("--synthetic-per-class", type=int, nargs="+", default=[64],
                         help="synthetic clips per class; several counts compare nested sets of one generator")
+    parser.add_argument("--skip", nargs="+", default=[], help="arms (candidate x count) to leave out, e.g. 'plain x256'")
     parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--workdir", default="/tmp/vgan-augmentation-gain-recipe")
@@ -259,12 +268,15 @@ def main() -> None:
     real = {k: data[k] for k in data.files}
     device = torch.device(args.device)
     all_k = int(np.bincount(real["train_labels"]).min())
-    result = {"regimes": [], "settings": settings(args), "total_s": 0.0}
-    for k in args.regimes:
-        regime = run_regime(args, all_k if k == 0 else k, real, device)
-        result["regimes"].append(regime)
-        result["total_s"] = round(result["total_s"] + regime["total_s"], 1)
+    done: list[dict] = []
+
+    def write(regimes: list[dict]) -> None:
+        result = {"regimes": regimes, "settings": settings(args), "total_s": round(sum(r["total_s"] for r in regimes), 1)}
         Path(args.out).write_text(json.dumps(result, indent=1))
+
+    for k in args.regimes:
+        done.append(run_regime(args, all_k if k == 0 else k, real, device, on_seed=lambda partial: write([*done, partial])))
+        write(done)
 
 
 if __name__ == "__main__":

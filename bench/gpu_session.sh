@@ -23,13 +23,7 @@ CARRY=${CARRY:-.gpu}
 OUT=${OUT:-/tmp/gpu-out}
 mkdir -p "$OUT"
 DEVICE=${DEVICE:-cuda} PRECISION=${PRECISION:-bf16} KEEP=${KEEP:-1000 1400 3000}  # DEVICE=cpu PRECISION=fp32 INSTALL=0: a dry run here
-if [ "${INSTALL:-1}" = 1 ]; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site \
-    "$CARRY"/whl/*.whl || exit 1
-fi
-export PYTHONPATH="/tmp/site:$PWD" PYTHONUNBUFFERED=1
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv >"$OUT/nvidia-smi.csv" 2>&1
-python3 -c 'import torch, av, pydantic; print("torch", torch.__version__, "av", av.__version__, "pydantic", pydantic.__version__)'
+source bench/gpu_env.sh
 
 W=$(mktemp -d)
 limit=$(python3 -c "print(int($MINUTES * 60 * 1.6 + 120))")  # training + evaluations + judge, then stop
