@@ -17,7 +17,9 @@ as the mixed arm:
 - second round: ``conf_f67`` (0.67 up to k = 5, 0.25 up to 10, 0.05 beyond,
   25 % rehearsal, confidence weights), ``conf_r50`` (as ``all`` with 0.05
   beyond k = 10 and 50 % rehearsal), ``conf_f05`` (as ``all`` with 0.05 beyond
-  and no rehearsal).
+  and no rehearsal);
+- third round: ``smooth_f05``, ``conf_f05`` with the confidence as label
+  smoothing instead of a loss weight (``MixRecipe(confidence="smoothing")``).
 
 Differences from :mod:`bench.augmentation_gain`, so that it runs where
 Beam and PyAV are not installed (a lent GPU machine): the real clips come
@@ -52,17 +54,19 @@ FRAMES, SIZE = 16, 32  # bench.augmentation_gain.CLIP, without importing the Bea
 GENERATOR_MODEL = {"z_dim": 128, "channels": 32}  # the recorded runs' network; --generator may change it
 
 CANDIDATES = {  # every field spelled out: MixRecipe's defaults are the shipped recipe and move with it
-    "plain": {"fractions": (), "f_beyond": 0.5, "rehearsal": 0.0, "confidence_weighting": False},
-    "fraction_k": {"fractions": ((5, 0.5), (10, 0.25)), "f_beyond": 0.1, "rehearsal": 0.0, "confidence_weighting": False},
-    "rehearsal": {"fractions": (), "f_beyond": 0.5, "rehearsal": 0.25, "confidence_weighting": False},
-    "confidence": {"fractions": (), "f_beyond": 0.5, "rehearsal": 0.0, "confidence_weighting": True},
+    "plain": {"fractions": (), "f_beyond": 0.5, "rehearsal": 0.0, "confidence": "off"},
+    "fraction_k": {"fractions": ((5, 0.5), (10, 0.25)), "f_beyond": 0.1, "rehearsal": 0.0, "confidence": "off"},
+    "rehearsal": {"fractions": (), "f_beyond": 0.5, "rehearsal": 0.25, "confidence": "off"},
+    "confidence": {"fractions": (), "f_beyond": 0.5, "rehearsal": 0.0, "confidence": "weight"},
     "fraction_k_rehearsal": {"fractions": ((5, 0.5), (10, 0.25)), "f_beyond": 0.1, "rehearsal": 0.25,
-                             "confidence_weighting": False},
-    "all": {"fractions": ((5, 0.5), (10, 0.25)), "f_beyond": 0.1, "rehearsal": 0.25, "confidence_weighting": True},
+                             "confidence": "off"},
+    "all": {"fractions": ((5, 0.5), (10, 0.25)), "f_beyond": 0.1, "rehearsal": 0.25, "confidence": "weight"},
     # second round, after the first showed confidence weighting helping most and k = 25 still losing
-    "conf_f67": {"fractions": ((5, 0.67), (10, 0.25)), "f_beyond": 0.05, "rehearsal": 0.25, "confidence_weighting": True},
-    "conf_r50": {"fractions": ((5, 0.5), (10, 0.25)), "f_beyond": 0.05, "rehearsal": 0.5, "confidence_weighting": True},
-    "conf_f05": {"fractions": ((5, 0.5), (10, 0.25)), "f_beyond": 0.05, "rehearsal": 0.0, "confidence_weighting": True},
+    "conf_f67": {"fractions": ((5, 0.67), (10, 0.25)), "f_beyond": 0.05, "rehearsal": 0.25, "confidence": "weight"},
+    "conf_r50": {"fractions": ((5, 0.5), (10, 0.25)), "f_beyond": 0.05, "rehearsal": 0.5, "confidence": "weight"},
+    "conf_f05": {"fractions": ((5, 0.5), (10, 0.25)), "f_beyond": 0.05, "rehearsal": 0.0, "confidence": "weight"},
+    # third round: the judge's confidence as label smoothing instead of a loss weight (arXiv 2505.19495)
+    "smooth_f05": {"fractions": ((5, 0.5), (10, 0.25)), "f_beyond": 0.05, "rehearsal": 0.0, "confidence": "smoothing"},
 }
 
 
@@ -131,7 +135,7 @@ def run_regime(args, k: int, real: dict, device: torch.device, on_seed=lambda pa
         if recipe is None:
             return [Stage(data.batches(spec.batch_size), spec.steps)]
         mixed, rehearse = recipe.split_steps(spec.steps)
-        out = [Stage(data.batches(spec.batch_size), mixed)]
+        out = [Stage(data.batches(spec.batch_size), mixed, recipe.clip_values)]
         if rehearse:
             real_only = MixedClips(real_k, transform=transform, seed=data.seed, weights=True)
             out.append(Stage(real_only.batches(spec.batch_size), rehearse))
@@ -167,7 +171,7 @@ def run_regime(args, k: int, real: dict, device: torch.device, on_seed=lambda pa
         for (name, n), arm in arms_of.items():
             recipe = MixRecipe(**CANDIDATES[name])
             f = recipe.synthetic_fraction(k)
-            weights = [p_intended[nested[n]]] if recipe.confidence_weighting else None
+            weights = [p_intended[nested[n]]] if recipe.confidence != "off" else None
             data = MixedClips(real_k, [pools[n]], f, transform=transform, seed=seed, weights=True, synthetic_weights=weights)
             net = train_recognizer(stages(data, recipe), len(names), FRAMES, SIZE, spec, seed, device)
             arms[arm].append(top1(net, test_v, test_l, device))

@@ -24,6 +24,7 @@ OUT=${OUT:-/tmp/gpu-out}
 mkdir -p "$OUT"
 DEVICE=${DEVICE:-cuda} PRECISION=${PRECISION:-bf16} KEEP=${KEEP:-1000 1400 3000}  # DEVICE=cpu PRECISION=fp32 INSTALL=0: a dry run here
 source bench/gpu_env.sh
+python3 -c 'import av; print("av", av.__version__)' || exit 1  # generator_quality encodes like the product
 
 W=$(mktemp -d)
 limit=$(python3 -c "print(int($MINUTES * 60 * 1.6 + 120))")  # training + evaluations + judge, then stop

@@ -15,10 +15,13 @@ background and only motion tells the classes apart, the residual view reached
 
 Training is AdamW under one one-cycle schedule that spans all *stages*: each
 stage is a source of batches and a number of steps, so "mix, then rehearse on
-real clips only" is two stages of one run. Every batch
-carries per-clip loss weights (1 for a plain clip), and the loss is the mean
-over the batch of weight x cross-entropy (with label smoothing), so a clip of
-weight 0.3 counts 0.3 of a real one. Training runs in fp32: the recognizer is
+real clips only" is two stages of one run. Every batch carries a value per
+clip in [0, 1] (1 for a real clip; for a synthetic one, how far its label can
+be trusted), and the stage says how it enters the loss (:func:`clip_losses`):
+as a loss weight, so a clip of 0.3 counts 0.3 of a real one, or as label
+smoothing, so a clip of 0.3 is taught a target of 0.3 on its label and the
+rest spread over all classes (the uncertainty-based smoothing of the
+CogVideoX study of data-limited action recognition, arXiv 2505.19495). Training runs in fp32: the recognizer is
 small, and bf16 on CPUs without native support is many times slower.
 """
 
@@ -37,10 +40,12 @@ from evaluation.judge import JudgeNet, embed
 from evaluation.quality import accuracy
 from generators.video import to_model
 
-__all__ = ["RecognizerSpec", "Stage", "spread", "top1", "train_recognizer"]
+__all__ = ["CLIP_VALUE_USES", "RecognizerSpec", "Stage", "clip_losses", "spread", "top1", "train_recognizer"]
 
 Batches = Callable[[int], Iterable[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]]
-"""``epoch -> batches`` of (uint8 clips (B, T, H, W, 3), int64 labels (B,), float loss weights (B,))."""
+"""``epoch -> batches`` of (uint8 clips (B, T, H, W, 3), int64 labels (B,), float per-clip values (B,))."""
+
+CLIP_VALUE_USES = ("weight", "smoothing")
 
 
 @dataclass(frozen=True)
@@ -70,10 +75,33 @@ class RecognizerSpec:
 
 @dataclass(frozen=True)
 class Stage:
-    """``steps`` updates on batches from ``batches``, epoch after epoch."""
+    """``steps`` updates on batches from ``batches``, epoch after epoch; ``values``: how the per-clip values enter the loss."""
 
     batches: Batches
     steps: int
+    values: str = "weight"
+
+    def __post_init__(self) -> None:
+        if self.values not in CLIP_VALUE_USES:
+            raise ValueError(f"a stage's per-clip values are used as one of {CLIP_VALUE_USES}, got {self.values!r}")
+
+
+def clip_losses(logits: torch.Tensor, labels: torch.Tensor, values: torch.Tensor, use: str, smoothing: float) -> torch.Tensor:
+    """Per-clip losses (B,) for per-clip values in [0, 1] used as ``"weight"`` or ``"smoothing"``.
+
+    ``weight``: value x cross-entropy with label smoothing ``smoothing``.
+    ``smoothing``: cross-entropy against a target that puts ``1 - e`` on the
+    label and ``e`` spread evenly over all classes, ``e = smoothing + (1 -
+    smoothing) (1 - value)``: a clip of value 1 is trained like a real one, a
+    clip of value 0 towards the uniform distribution (it says "not sure", not
+    "this class").
+    """
+    values = values.to(logits.device, torch.float32)
+    if use == "weight":
+        return F.cross_entropy(logits, labels, label_smoothing=smoothing, reduction="none") * values
+    log_p = F.log_softmax(logits.float(), dim=1)
+    e = smoothing + (1 - smoothing) * (1 - values)
+    return (1 - e) * -log_p.gather(1, labels[:, None]).squeeze(1) + e * -log_p.mean(dim=1)
 
 
 def train_recognizer(
@@ -99,12 +127,11 @@ def train_recognizer(
         step, epoch = 0, 0
         while step < stage.steps:
             seen = 0
-            for videos, labels, weights in stage.batches(epoch):
+            for videos, labels, values in stage.batches(epoch):
                 if len(labels) < 2:  # batch norm cannot normalise a single clip
                     continue
                 logits = net(to_model(videos, device=device))
-                per_clip = F.cross_entropy(logits, labels.to(device), label_smoothing=spec.label_smoothing, reduction="none")
-                loss = (per_clip * weights.to(device, torch.float32)).mean()
+                loss = clip_losses(logits, labels.to(device), values, stage.values, spec.label_smoothing).mean()
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()

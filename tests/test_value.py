@@ -1,4 +1,4 @@
-"""The value step and the mixing recipe: both arms and a gain, a set of wrong labels refused, weights and rehearsal."""
+"""The value step and the mixing recipe: both arms and a gain, a set of wrong labels refused, weights, smoothing, rehearsal."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from evaluation.judge import JudgeNet
-from evaluation.recognizer import RecognizerSpec, Stage, train_recognizer
+from evaluation.recognizer import RecognizerSpec, Stage, clip_losses, train_recognizer
 from pipelines import ClipDataset, MixedClips, MixRecipe, prepare_procedural, read_index
 from pipelines.dataset.index_io import write_index
 from pipelines.dataset.mixing import ArrayClips, judge_weights
@@ -63,7 +63,7 @@ def shuffled(tmp_path_factory):
 
 
 # Much synthetic data (fraction 0.75 at these 12 clips per class), no rehearsal: what the clips do shows plainly.
-HEAVY = MixRecipe(fractions=((100, 0.75),), rehearsal=0.0, confidence_weighting=True)
+HEAVY = MixRecipe(fractions=((100, 0.75),), rehearsal=0.0, confidence="weight")
 CFG = ValueConfig(seeds=[0, 1], steps=80, channels=4, batch_size=8, min_gain=-1.0, device="cpu")
 
 
@@ -121,6 +121,45 @@ def test_loss_weights_reach_the_loss(real):
     assert all(torch.equal(v, start[k]) for k, v in init.items())
     with pytest.raises(ValueError, match="non-negative"):
         MixedClips(clips, [clips], 0.5, weights=True, synthetic_weights=[np.full(len(clips), -1.0)])
+
+
+def test_confidence_as_label_smoothing_trusts_a_clip_as_far_as_its_value():
+    """Value 1 is the real clips' loss (cross-entropy with the spec's smoothing), value 0 a uniform target, between them a mix."""
+    torch.manual_seed(0)
+    logits, labels = torch.randn(6, 4), torch.tensor([0, 1, 2, 3, 0, 1])
+    log_p, s = torch.log_softmax(logits, 1), 0.1
+    ones, zeros, half = torch.ones(6), torch.zeros(6), torch.full((6,), 0.5)
+    real = torch.nn.functional.cross_entropy(logits, labels, label_smoothing=s, reduction="none")
+    assert torch.allclose(clip_losses(logits, labels, ones, "smoothing", s), real)
+    assert torch.allclose(clip_losses(logits, labels, ones, "weight", s), real)
+    assert torch.allclose(clip_losses(logits, labels, zeros, "smoothing", s), -log_p.mean(1))  # says "not sure"
+    assert torch.allclose(clip_losses(logits, labels, zeros, "weight", s), zeros)  # says nothing
+    e = s + (1 - s) * 0.5
+    hard = -log_p.gather(1, labels[:, None]).squeeze(1)
+    assert torch.allclose(clip_losses(logits, labels, half, "smoothing", s), (1 - e) * hard + e * -log_p.mean(1))
+    with pytest.raises(ValueError, match="weight"):
+        Stage(lambda epoch: [], 1, "both")
+    with pytest.raises(ValueError, match="smoothing"):
+        MixRecipe(confidence="yes")
+    assert MixRecipe(confidence="smoothing").clip_values == "smoothing" and MixRecipe(confidence="off").clip_values == "weight"
+
+
+def test_value_step_smooths_by_confidence_when_the_recipe_says_so(real, synthetic, monkeypatch):
+    """The recipe's confidence use reaches the mixed stage, and only that stage; the manifest's recipe names it."""
+    import pipelines.release.value as value_module
+
+    seen: list[list[str]] = []
+    real_train = value_module.train_recognizer
+
+    def recording(stages, *args, **kwargs):
+        seen.append([stage.values for stage in stages])
+        return real_train(stages, *args, **kwargs)
+
+    monkeypatch.setattr(value_module, "train_recognizer", recording)
+    cfg = CFG.model_copy(update={"seeds": [0], "steps": 4})
+    value = measure_value(synthetic, real, cfg, "residual", MixRecipe(fractions=((100, 0.75),), rehearsal=0.5, confidence="smoothing"))
+    assert seen == [["weight"], ["smoothing", "weight"]]  # real only; mixed then real-only rehearsal
+    assert "label smoothing by judge uncertainty" in value.recipe
 
 
 def test_rehearsal_closes_training_on_real_clips_only(real, synthetic):

@@ -114,16 +114,18 @@ class MixRecipe:
     last ``k`` it is ``f_beyond``. ``rehearsal``: the share of training steps,
     at the end, taken on real clips alone (two-stage training: mix, then
     rehearse on real clips, so the last updates fit the real distribution).
-    ``confidence_weighting``: weight each synthetic clip's loss by the judge's
-    probability of its intended label (:func:`judge_weights`), so clips whose
-    pixels contradict their label teach less. Defaults: see
+    ``confidence``: how the judge's probability of a synthetic clip's intended
+    label (:func:`judge_weights`) enters its loss, so that clips whose pixels
+    contradict their label teach less: ``"weight"`` (the loss is weighted by
+    it), ``"smoothing"`` (its target is smoothed by one minus it; see
+    :func:`evaluation.recognizer.clip_losses`) or ``"off"``. Defaults: see
     ``docs/augmentation-gain.md`` for the measurement they come from.
     """
 
     fractions: tuple[tuple[int, float], ...] = ((5, 0.5), (10, 0.25))
     f_beyond: float = 0.05
     rehearsal: float = 0.0
-    confidence_weighting: bool = True
+    confidence: str = "weight"
 
     def __post_init__(self) -> None:
         ks = [k for k, _ in self.fractions]
@@ -133,6 +135,8 @@ class MixRecipe:
             raise ValueError("synthetic fractions must lie in [0, 1): a recipe always keeps real clips")
         if not 0 <= self.rehearsal < 1:
             raise ValueError(f"rehearsal is a share of the steps in [0, 1), got {self.rehearsal}")
+        if self.confidence not in ("off", "weight", "smoothing"):
+            raise ValueError(f"confidence is 'off', 'weight' or 'smoothing', got {self.confidence!r}")
 
     def synthetic_fraction(self, k: float) -> float:
         """The synthetic share of each mixed epoch for ``k`` real training clips per class (a mean for uneven classes)."""
@@ -148,7 +152,16 @@ class MixRecipe:
     def describe(self) -> str:
         parts = [f"k<={k}: {f:g}" for k, f in self.fractions] + [f"beyond: {self.f_beyond:g}"]
         return (f"synthetic fraction by real clips per class ({', '.join(parts)}), last {self.rehearsal:.0%} of "
-                f"steps real only, {'judge-confidence' if self.confidence_weighting else 'equal'} loss weights")
+                f"steps real only, {_CONFIDENCE[self.confidence]}")
+
+    @property
+    def clip_values(self) -> str:
+        """How the mixed stage's per-clip values enter the loss (:class:`evaluation.recognizer.Stage`)."""
+        return "smoothing" if self.confidence == "smoothing" else "weight"
+
+
+_CONFIDENCE = {"off": "equal loss weights", "weight": "judge-confidence loss weights",
+               "smoothing": "label smoothing by judge uncertainty"}  # fmt: skip
 
 
 @dataclass(frozen=True)

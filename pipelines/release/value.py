@@ -67,7 +67,7 @@ def measure_value(
     real = _clips(real_set)
     test_videos, test_labels = load_clips(ClipDataset(real_dir, split="test"))
     synthetic_set = ClipDataset(candidate)
-    weights = [judge_weights(synthetic_set)] if recipe.confidence_weighting else None
+    weights = [judge_weights(synthetic_set)] if recipe.confidence != "off" else None
     synthetic = _clips(synthetic_set)
     num_classes = len(real.class_names)
     if set(real.class_names) != set(range(num_classes)):
@@ -84,7 +84,7 @@ def measure_value(
         net = train_recognizer([Stage(real_data.batches(spec.batch_size), spec.steps)], num_classes, frames, size, spec, seed, device)
         real_only.append(top1(net, test_videos, test_labels, device))
         mixed = MixedClips(real, [synthetic], fraction, transform=TRANSFORM, seed=seed, weights=True, synthetic_weights=weights)
-        stages = [Stage(mixed.batches(spec.batch_size), mixed_steps)]
+        stages = [Stage(mixed.batches(spec.batch_size), mixed_steps, recipe.clip_values)]
         if rehearse_steps:
             stages.append(Stage(real_data.batches(spec.batch_size), rehearse_steps))
         net = train_recognizer(stages, num_classes, frames, size, spec, seed, device)
