@@ -90,6 +90,30 @@ def first_per_class(labels: np.ndarray, k: int) -> np.ndarray:
     return np.sort(keep)
 
 
+def synthetic_look(videos: np.ndarray, labels: np.ndarray, real_k, test_videos: np.ndarray, names: dict, sheet: Path) -> dict:
+    """How close the synthetic clips lie to the k real clips their generator learnt from, and a contact sheet of both.
+
+    Median pixel RMS distance of each synthetic clip to its nearest training
+    clip, against the same for the held-out real clips (what a genuinely new
+    clip's distance looks like), and the gate's memorised share. A generator
+    that copies its 5 clips per class adds little a recognizer has not seen.
+    """
+    from evaluation.quality import nearest_neighbour, pixel_embedding
+    from pipelines.release.preview import contact_sheet
+    from schemas.config import QualityConfig
+
+    train_px = pixel_embedding(real_k.videos)
+    nn_synthetic = nearest_neighbour(pixel_embedding(videos), train_px)[0]
+    nn_test = nearest_neighbour(pixel_embedding(test_videos), train_px)[0]
+    limit = QualityConfig().memorisation_distance
+    per_class = [np.flatnonzero(labels == c)[:2] for c in names]
+    contact_sheet([videos[i] for rows in per_class for i in rows], "k-shot generator: first real clip, then two synthetic, per class",
+                  sheet, real=[real_k.videos[np.flatnonzero(np.asarray(real_k.labels) == c)[0]] for c in names], scale=2)  # fmt: skip
+    return {"synthetic_nn_pixel_distance": round(float(np.median(nn_synthetic)), 4),
+            "real_test_nn_pixel_distance": round(float(np.median(nn_test)), 4),
+            "memorised_fraction": round(float(np.mean(nn_synthetic < limit)), 4), "contact_sheet": sheet.name}  # fmt: skip
+
+
 def run_regime(args, k: int, real: dict, device: torch.device, on_seed=lambda partial: None) -> dict:
     """One regime's arms over the seeds; ``on_seed`` gets the result so far after each seed (a killed run keeps it)."""
     from generators import train
@@ -129,7 +153,11 @@ def run_regime(args, k: int, real: dict, device: torch.device, on_seed=lambda pa
     nested = {n: rank < n for n in args.synthetic_per_class}
     pools = {n: ArrayClips(videos[take], labels[take].tolist(), names, f"synthetic k={k}, {n} per class")
              for n, take in nested.items()}  # fmt: skip
-    log.info("k=%d: generator %.0f s, %d synthetic clips", k, generator_s, len(labels))
+    look = synthetic_look(videos, labels, real_k, test_v, names, Path(args.out).with_suffix(f".k{k}.png"))
+    log.info("k=%d: generator %.0f s, %d synthetic clips, %s", k, generator_s, len(labels), look)
+    if args.look_only:
+        return {"k": k, "generator_train_s": round(generator_s, 1), "synthetic_look": look,
+                "total_s": round(time.perf_counter() - started, 1)}  # fmt: skip
 
     def stages(data: MixedClips, recipe: MixRecipe | None) -> list[Stage]:
         if recipe is None:
@@ -149,6 +177,7 @@ def run_regime(args, k: int, real: dict, device: torch.device, on_seed=lambda pa
     def summary() -> dict:
         return {
             "k": k, "real_clips": len(real_k), "synthetic_clips": len(labels), "generator_train_s": round(generator_s, 1),
+            "synthetic_look": look,
             "real_only": spread(arms["real_only"]),
             "candidates": {
                 arm: {"accuracy": spread(arms[arm]),
@@ -256,6 +285,8 @@ def main() -> None:
                         help="recognizer input; the recorded runs' is residual (both learns the backgrounds at k = 5)")
     parser.add_argument("--synthetic-per-class", type=int, nargs="+", default=[64],
                         help="synthetic clips per class; several counts compare nested sets of one generator")
+    parser.add_argument("--look-only", action="store_true",
+                        help="train (or resume) and sample the generator, measure and draw its clips, train no recognizer")
     parser.add_argument("--skip", nargs="+", default=[], help="arms (candidate x count) to leave out, e.g. 'plain x256'")
     parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
     parser.add_argument("--device", default="cpu")
