@@ -26,8 +26,8 @@ Beam and PyAV are not installed (a lent GPU machine): the real clips come
 decoded from ``--real-npz`` (written by ``--write-real-npz`` on a machine with
 the whole project: the product's own render, H.264 and decode), and the
 synthetic clips are sampled straight from the generator, without the H.264
-round trip the product's clips take. Results are written as each regime
-finishes, so a run stopped by its time limit keeps what it measured.
+round trip the product's clips take. Results are written after every seed
+(atomically), so a run stopped by its time limit keeps the seeds it finished.
 
     python -m bench.augmentation_gain_recipe --write-real-npz /tmp/real.npz     # on the CPU machine
     python -m bench.augmentation_gain_recipe --real-npz /tmp/real.npz --regimes 5 --device cuda --out r5.json
@@ -46,6 +46,7 @@ import numpy as np
 import torch
 
 from evaluation.judge import embed
+from schemas.atomic import atomic_open
 from evaluation.recognizer import RecognizerSpec, Stage, spread, top1, train_recognizer
 
 log = logging.getLogger("augmentation_gain_recipe")
@@ -90,6 +91,16 @@ def first_per_class(labels: np.ndarray, k: int) -> np.ndarray:
     return np.sort(keep)
 
 
+def arm_names(args) -> dict[tuple[str, int], str]:
+    """(candidate, synthetic clips per class) -> arm name, less ``--skip``; a skip that names no arm is an error."""
+    arms = {(name, n): name if len(args.synthetic_per_class) == 1 else f"{name} x{n}"
+            for n in args.synthetic_per_class for name in args.candidates}  # fmt: skip
+    unknown = set(args.skip) - set(arms.values())
+    if unknown:  # arm names carry " xN" only when several counts are compared: a typo must not run every arm
+        raise SystemExit(f"--skip names no arm of this run: {sorted(unknown)}; its arms: {sorted(arms.values())}")
+    return {key: arm for key, arm in arms.items() if arm not in args.skip}
+
+
 def synthetic_look(videos: np.ndarray, labels: np.ndarray, real_k, test_videos: np.ndarray, names: dict, sheet: Path) -> dict:
     """How close the synthetic clips lie to the k real clips their generator learnt from, and a contact sheet of both.
 
@@ -107,7 +118,7 @@ def synthetic_look(videos: np.ndarray, labels: np.ndarray, real_k, test_videos: 
     nn_test = nearest_neighbour(pixel_embedding(test_videos), train_px)[0]
     limit = QualityConfig().memorisation_distance
     per_class = [np.flatnonzero(labels == c)[:2] for c in names]
-    contact_sheet([videos[i] for rows in per_class for i in rows], "k-shot generator: first real clip, then two synthetic, per class",
+    contact_sheet([videos[i] for rows in per_class for i in rows], "k-shot generator: one real training clip per class, then two synthetic per class",
                   sheet, real=[real_k.videos[np.flatnonzero(np.asarray(real_k.labels) == c)[0]] for c in names], scale=2)  # fmt: skip
     return {"synthetic_nn_pixel_distance": round(float(np.median(nn_synthetic)), 4),
             "real_test_nn_pixel_distance": round(float(np.median(nn_test)), 4),
@@ -169,9 +180,7 @@ def run_regime(args, k: int, real: dict, device: torch.device, on_seed=lambda pa
             out.append(Stage(real_only.batches(spec.batch_size), rehearse))
         return out
 
-    arms_of = {(name, n): name if len(args.synthetic_per_class) == 1 else f"{name} x{n}"
-               for n in args.synthetic_per_class for name in args.candidates}  # fmt: skip
-    arms_of = {key: arm for key, arm in arms_of.items() if arm not in args.skip}
+    arms_of = arm_names(args)
     arms: dict[str, list[float]] = {"real_only": [], **{arm: [] for arm in arms_of.values()}}
 
     def summary() -> dict:
@@ -218,6 +227,7 @@ def settings(args) -> dict:
         "recognizer": RecognizerSpec(channels=args.recognizer_channels, steps=args.recognizer_steps, view=args.recognizer_view).describe(),
         "synthetic_per_class": args.synthetic_per_class,
         "skipped_arms": args.skip,
+        "look_only": args.look_only,  # no recognizer trained: seeds and candidates below did not run
         "seeds": args.seeds,
         "candidates": {n: CANDIDATES[n] for n in args.candidates},
         "device": args.device,
@@ -255,13 +265,16 @@ def merge(paths: list[str], name: str) -> None:
     parts = [json.loads(Path(p).read_text()) for p in paths]
     result = {"regimes": sorted([r for p in parts for r in p["regimes"]], key=lambda r: r["k"]),
               "settings": parts[0]["settings"], "total_s": round(sum(p["total_s"] for p in parts), 1)}  # fmt: skip
+    if any("candidates" not in r for r in result["regimes"]):
+        raise SystemExit("--merge takes runs that trained recognizers; a --look-only run's --out file is its record")
     rows = []
     for r in result["regimes"]:
         for cand, c in r["candidates"].items():
             g = c["gain_points"]
-            rows.append([r["k"], cand, f"{c['synthetic_fraction']:g}", f"{100 * r['real_only']['mean']:.1f} ± {100 * r['real_only']['std']:.1f}",
+            rows.append([r["k"], cand, f"{c['synthetic_fraction']:g}", r.get("seeds_done", len(g["runs"])),
+                         f"{100 * r['real_only']['mean']:.1f} ± {100 * r['real_only']['std']:.1f}",
                          f"{100 * c['accuracy']['mean']:.1f} ± {100 * c['accuracy']['std']:.1f}", f"{g['mean']:+.1f} ± {g['std']:.1f}"])  # fmt: skip
-    print(table(["k/class", "recipe", "f", "real only %", "mixed %", "gain (points)"], rows, [8, 22, 6, 14, 14, 14]))
+    print(table(["k/class", "recipe", "f", "seeds", "real only %", "mixed %", "gain (points)"], rows, [8, 22, 6, 6, 14, 14, 14]))
     path = write_result(name, result, note="top-1 on held-out real clips; mean ± std over seeds; gain per seed, same seed both arms")
     plot(result, RESULTS / f"{name}.png")
     print(f"wrote {path} and {RESULTS / f'{name}.png'}")
@@ -299,6 +312,7 @@ def main() -> None:
         return write_real_npz(args.write_real_npz)
     if args.merge:
         return merge(args.merge, args.name)
+    arm_names(args)  # before any training
     data = np.load(args.real_npz)
     real = {k: data[k] for k in data.files}
     device = torch.device(args.device)
@@ -307,7 +321,8 @@ def main() -> None:
 
     def write(regimes: list[dict]) -> None:
         result = {"regimes": regimes, "settings": settings(args), "total_s": round(sum(r["total_s"] for r in regimes), 1)}
-        Path(args.out).write_text(json.dumps(result, indent=1))
+        with atomic_open(args.out, "w") as f:  # a run killed mid-write keeps the previous seeds' file
+            f.write(json.dumps(result, indent=1))
 
     for k in args.regimes:
         done.append(run_regime(args, all_k if k == 0 else k, real, device, on_seed=lambda partial: write([*done, partial])))

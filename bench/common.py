@@ -184,7 +184,8 @@ def machine() -> dict:
 
 def write_result(name: str, payload: dict, note: str) -> Path:
     """Write ``bench/results/<name>.json`` with the date, the exact command and the machine."""
-    command = ["python", "-m", sys.modules["__main__"].__spec__.name, *sys.argv[1:]]
+    spec = getattr(sys.modules["__main__"], "__spec__", None)  # None when not run with -m (a test, a console script)
+    command = ["python", "-m", spec.name, *sys.argv[1:]] if spec else [sys.argv[0], *sys.argv[1:]]
     result = {
         "benchmark": name,
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),

@@ -19,8 +19,8 @@ real clips only" is two stages of one run. Every batch carries a value per
 clip in [0, 1] (1 for a real clip; for a synthetic one, how far its label can
 be trusted), and the stage says how it enters the loss (:func:`clip_losses`):
 as a loss weight, so a clip of 0.3 counts 0.3 of a real one, or as label
-smoothing, so a clip of 0.3 is taught a target of 0.3 on its label and the
-rest spread over all classes (the uncertainty-based smoothing of the
+smoothing, so the lower a clip's value the more of its target is spread
+evenly over all classes (the uncertainty-based smoothing of the
 CogVideoX study of data-limited action recognition, arXiv 2505.19495). Training runs in fp32: the recognizer is
 small, and bf16 on CPUs without native support is many times slower.
 """
@@ -96,9 +96,13 @@ def clip_losses(logits: torch.Tensor, labels: torch.Tensor, values: torch.Tensor
     clip of value 0 towards the uniform distribution (it says "not sure", not
     "this class").
     """
+    if use not in CLIP_VALUE_USES:
+        raise ValueError(f"per-clip values are used as one of {CLIP_VALUE_USES}, got {use!r}")
     values = values.to(logits.device, torch.float32)
     if use == "weight":
         return F.cross_entropy(logits, labels, label_smoothing=smoothing, reduction="none") * values
+    if bool(((values < 0) | (values > 1)).any()):
+        raise ValueError("as label smoothing, per-clip values must lie in [0, 1] (a confidence)")
     log_p = F.log_softmax(logits.float(), dim=1)
     e = smoothing + (1 - smoothing) * (1 - values)
     return (1 - e) * -log_p.gather(1, labels[:, None]).squeeze(1) + e * -log_p.mean(dim=1)

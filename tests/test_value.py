@@ -139,6 +139,8 @@ def test_confidence_as_label_smoothing_trusts_a_clip_as_far_as_its_value():
     assert torch.allclose(clip_losses(logits, labels, half, "smoothing", s), (1 - e) * hard + e * -log_p.mean(1))
     with pytest.raises(ValueError, match="weight"):
         Stage(lambda epoch: [], 1, "both")
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        clip_losses(logits, labels, torch.full((6,), 1.5), "smoothing", s)
     with pytest.raises(ValueError, match="smoothing"):
         MixRecipe(confidence="yes")
     assert MixRecipe(confidence="smoothing").clip_values == "smoothing" and MixRecipe(confidence="off").clip_values == "weight"

@@ -4,7 +4,8 @@ After the quality gate, a small recognizer (:mod:`evaluation.recognizer`) is
 trained per seed twice, with the same steps, augmentation and seed: on the
 real training split alone, and on it plus the candidate mixed by the shipped
 :class:`pipelines.MixRecipe` (its synthetic fraction for the real clips per
-class, its judge-confidence loss weights read from the gated index). Both are
+class, and how the judge's confidence read from the gated index enters the
+loss: as a weight, the shipped default). Both are
 tested on the real test split, which neither saw. The mean gain over seeds
 must reach ``value.min_gain``; a Great Expectations expectation checks it, so
 the failure is reported like the gate's, naming the figure and its value.
