@@ -46,6 +46,7 @@ def test_each_seed_is_written_and_the_partial_file_merges(real_npz, tmp_path, mo
     assert regime["seeds_done"] == 2 and sorted(regime["candidates"]) == ["conf_f05 x2", "conf_f05 x4", "plain x2"]
     assert all(len(c["gain_points"]["runs"]) == 2 for c in regime["candidates"].values())
     assert 0 <= regime["synthetic_look"]["memorised_fraction"] <= 1 and (tmp_path / "part.k2.png").is_file()
+    monkeypatch.setattr(recipe_bench, "plot", lambda result, path: None)  # matplotlib is a bench extra, not a test one
     recipe_bench.merge([str(out)], str(tmp_path / "merged"))
     assert json.loads((tmp_path / "merged.json").read_text())["regimes"][0]["k"] == 2
 
