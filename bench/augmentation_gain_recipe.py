@@ -19,7 +19,10 @@ as the mixed arm:
   beyond k = 10 and 50 % rehearsal), ``conf_f05`` (as ``all`` with 0.05 beyond
   and no rehearsal);
 - third round: ``smooth_f05``, ``conf_f05`` with the confidence as label
-  smoothing instead of a loss weight (``MixRecipe(confidence="smoothing")``).
+  smoothing instead of a loss weight (``MixRecipe(confidence="smoothing")``);
+  ``curr_f05``, ``conf_f05`` with an easy-first curriculum (the first half of
+  the mixed steps draw only the upper half of the synthetic clips by the
+  k-shot judge's confidence; a bench arm, not a recipe field).
 
 Differences from :mod:`bench.augmentation_gain`, so that it runs where
 Beam and PyAV are not installed (a lent GPU machine): the real clips come
@@ -69,6 +72,16 @@ CANDIDATES = {  # every field spelled out: MixRecipe's defaults are the shipped 
     # third round: the judge's confidence as label smoothing instead of a loss weight (arXiv 2505.19495)
     "smooth_f05": {"fractions": ((5, 0.5), (10, 0.25)), "f_beyond": 0.05, "rehearsal": 0.0, "confidence": "smoothing"},
 }
+#: bench-only arms, an easy-first curriculum over a candidate (a MixRecipe field only once it measures better):
+#: name -> (candidate, share of its mixed steps, at the start, that draw only the synthetic clips the k-shot judge
+#: is most confident of - the upper half - before all of them)
+CURRICULA = {"curr_f05": ("conf_f05", 0.5)}
+
+
+def recipe_of(name: str):
+    from pipelines.dataset.mixing import MixRecipe
+
+    return MixRecipe(**CANDIDATES[CURRICULA[name][0] if name in CURRICULA else name])
 
 
 def write_real_npz(path: str) -> None:
@@ -170,11 +183,13 @@ def run_regime(args, k: int, real: dict, device: torch.device, on_seed=lambda pa
         return {"k": k, "generator_train_s": round(generator_s, 1), "synthetic_look": look,
                 "total_s": round(time.perf_counter() - started, 1)}  # fmt: skip
 
-    def stages(data: MixedClips, recipe: MixRecipe | None) -> list[Stage]:
+    def stages(data: MixedClips, recipe: MixRecipe | None, easy: tuple[MixedClips, float] | None = None) -> list[Stage]:
         if recipe is None:
             return [Stage(data.batches(spec.batch_size), spec.steps)]
         mixed, rehearse = recipe.split_steps(spec.steps)
-        out = [Stage(data.batches(spec.batch_size), mixed, recipe.clip_values)]
+        first = round(mixed * easy[1]) if easy else 0
+        out = [Stage(easy[0].batches(spec.batch_size), first, recipe.clip_values)] if first else []
+        out.append(Stage(data.batches(spec.batch_size), mixed - first, recipe.clip_values))
         if rehearse:
             real_only = MixedClips(real_k, transform=transform, seed=data.seed, weights=True)
             out.append(Stage(real_only.batches(spec.batch_size), rehearse))
@@ -191,7 +206,7 @@ def run_regime(args, k: int, real: dict, device: torch.device, on_seed=lambda pa
             "candidates": {
                 arm: {"accuracy": spread(arms[arm]),
                       "gain_points": spread([100 * (m - r) for r, m in zip(arms["real_only"], arms[arm])], 2),
-                      "synthetic_fraction": MixRecipe(**CANDIDATES[name]).synthetic_fraction(k),
+                      "synthetic_fraction": recipe_of(name).synthetic_fraction(k),
                       "synthetic_per_class": n}
                 for (name, n), arm in arms_of.items()
             },
@@ -207,11 +222,18 @@ def run_regime(args, k: int, real: dict, device: torch.device, on_seed=lambda pa
         p_intended = probs[np.arange(len(labels)), labels]
         log.info("k=%d seed=%d: confidence weights, quartiles %s", k, seed, np.round(np.quantile(p_intended, [0, 0.25, 0.5, 0.75, 1]), 3))
         for (name, n), arm in arms_of.items():
-            recipe = MixRecipe(**CANDIDATES[name])
+            recipe = recipe_of(name)
             f = recipe.synthetic_fraction(k)
-            weights = [p_intended[nested[n]]] if recipe.confidence != "off" else None
+            conf = p_intended[nested[n]]
+            weights = [conf] if recipe.confidence != "off" else None
             data = MixedClips(real_k, [pools[n]], f, transform=transform, seed=seed, weights=True, synthetic_weights=weights)
-            net = train_recognizer(stages(data, recipe), len(names), FRAMES, SIZE, spec, seed, device)
+            easy = None
+            if name in CURRICULA:
+                top = conf >= np.median(conf)
+                pool = ArrayClips(pools[n].videos[top], np.asarray(pools[n].labels)[top].tolist(), names, "confident half")
+                easy = (MixedClips(real_k, [pool], f, transform=transform, seed=seed, weights=True,
+                                   synthetic_weights=[conf[top]] if weights else None), CURRICULA[name][1])  # fmt: skip
+            net = train_recognizer(stages(data, recipe, easy), len(names), FRAMES, SIZE, spec, seed, device)
             arms[arm].append(top1(net, test_v, test_l, device))
             log.info("k=%d seed=%d %s: real %.3f, mixed %.3f", k, seed, arm, arms["real_only"][-1], arms[arm][-1])
         on_seed(summary())
@@ -229,7 +251,7 @@ def settings(args) -> dict:
         "skipped_arms": args.skip,
         "look_only": args.look_only,  # no recognizer trained: seeds and candidates below did not run
         "seeds": args.seeds,
-        "candidates": {n: CANDIDATES[n] for n in args.candidates},
+        "candidates": {n: CANDIDATES[n] if n in CANDIDATES else {"curriculum": CURRICULA[n]} for n in args.candidates},
         "device": args.device,
     }
 
@@ -287,7 +309,7 @@ def main() -> None:
     parser.add_argument("--merge", nargs="+", help="merge per-regime result files into bench/results/<name>.json/.png")
     parser.add_argument("--regimes", type=int, nargs="+", default=[5, 10, 25, 0], help="k per class; 0 = all")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--candidates", nargs="+", default=list(CANDIDATES), choices=list(CANDIDATES))
+    parser.add_argument("--candidates", nargs="+", default=list(CANDIDATES), choices=[*CANDIDATES, *CURRICULA])
     parser.add_argument("--generator-steps", type=int, default=2000)
     parser.add_argument("--generator", default="{}",
                         help=f"training switches as JSON (TrainConfig fields; 'model' merged over {GENERATOR_MODEL}); "

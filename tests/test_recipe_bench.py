@@ -38,12 +38,12 @@ def test_each_seed_is_written_and_the_partial_file_merges(real_npz, tmp_path, mo
     monkeypatch.setattr(recipe_bench, "atomic_open", counting)
     out = tmp_path / "part.json"
     _run(monkeypatch, "--real-npz", str(real_npz), "--regimes", "2", "--seeds", "0", "1", "--candidates", "plain", "conf_f05",
-         "--synthetic-per-class", "2", "4", "--skip", "plain x4", "--generator-steps", "2", "--recognizer-steps", "2",
+         "curr_f05", "--synthetic-per-class", "2", "4", "--skip", "plain x4", "--generator-steps", "2", "--recognizer-steps", "2",
          "--generator", '{"model": {"z_dim": 16, "channels": 8}}',
          "--recognizer-channels", "4", "--workdir", str(tmp_path / "work"), "--out", str(out))  # fmt: skip
     assert len(writes) == 3  # after seed 0, after seed 1, and the regime's end
     (regime,) = json.loads(out.read_text())["regimes"]
-    assert regime["seeds_done"] == 2 and sorted(regime["candidates"]) == ["conf_f05 x2", "conf_f05 x4", "plain x2"]
+    assert regime["seeds_done"] == 2 and sorted(regime["candidates"]) == ["conf_f05 x2", "conf_f05 x4", "curr_f05 x2", "curr_f05 x4", "plain x2"]
     assert all(len(c["gain_points"]["runs"]) == 2 for c in regime["candidates"].values())
     assert 0 <= regime["synthetic_look"]["memorised_fraction"] <= 1 and (tmp_path / "part.k2.png").is_file()
     monkeypatch.setattr(recipe_bench, "plot", lambda result, path: None)  # matplotlib is a bench extra, not a test one
