@@ -49,8 +49,8 @@ import numpy as np
 import torch
 
 from evaluation.judge import embed
-from schemas.atomic import atomic_open
 from evaluation.recognizer import RecognizerSpec, Stage, spread, top1, train_recognizer
+from schemas.atomic import atomic_open
 
 log = logging.getLogger("augmentation_gain_recipe")
 

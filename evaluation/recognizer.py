@@ -20,9 +20,10 @@ clip in [0, 1] (1 for a real clip; for a synthetic one, how far its label can
 be trusted), and the stage says how it enters the loss (:func:`clip_losses`):
 as a loss weight, so a clip of 0.3 counts 0.3 of a real one, or as label
 smoothing, so the lower a clip's value the more of its target is spread
-evenly over all classes (the uncertainty-based smoothing of the
-CogVideoX study of data-limited action recognition, arXiv 2505.19495). Training runs in fp32: the recognizer is
-small, and bf16 on CPUs without native support is many times slower.
+evenly over all classes (the uncertainty-based smoothing of the CogVideoX
+study of data-limited action recognition, arXiv 2505.19495). Training runs in
+fp32: the recognizer is small, and bf16 on CPUs without native support is
+many times slower.
 """
 
 from __future__ import annotations
@@ -98,11 +99,11 @@ def clip_losses(logits: torch.Tensor, labels: torch.Tensor, values: torch.Tensor
     """
     if use not in CLIP_VALUE_USES:
         raise ValueError(f"per-clip values are used as one of {CLIP_VALUE_USES}, got {use!r}")
+    if use == "smoothing" and bool(((values < 0) | (values > 1)).any()):  # checked where the batch was made: no device sync
+        raise ValueError("as label smoothing, per-clip values must lie in [0, 1] (a confidence)")
     values = values.to(logits.device, torch.float32)
     if use == "weight":
         return F.cross_entropy(logits, labels, label_smoothing=smoothing, reduction="none") * values
-    if bool(((values < 0) | (values > 1)).any()):
-        raise ValueError("as label smoothing, per-clip values must lie in [0, 1] (a confidence)")
     log_p = F.log_softmax(logits.float(), dim=1)
     e = smoothing + (1 - smoothing) * (1 - values)
     return (1 - e) * -log_p.gather(1, labels[:, None]).squeeze(1) + e * -log_p.mean(dim=1)

@@ -135,8 +135,8 @@ class MixRecipe:
             raise ValueError("synthetic fractions must lie in [0, 1): a recipe always keeps real clips")
         if not 0 <= self.rehearsal < 1:
             raise ValueError(f"rehearsal is a share of the steps in [0, 1), got {self.rehearsal}")
-        if self.confidence not in ("off", "weight", "smoothing"):
-            raise ValueError(f"confidence is 'off', 'weight' or 'smoothing', got {self.confidence!r}")
+        if self.confidence not in _CONFIDENCE:
+            raise ValueError(f"confidence is one of {list(_CONFIDENCE)}, got {self.confidence!r}")
 
     def synthetic_fraction(self, k: float) -> float:
         """The synthetic share of each mixed epoch for ``k`` real training clips per class (a mean for uneven classes)."""
