@@ -53,6 +53,7 @@ from pipelines.jobs.plan import plan_synthetic
 from pipelines.media.video_io import decode_video, encode_mp4
 from pipelines.release.gate import assess, measure, measure_clips
 from pipelines.release.preview import contact_sheet
+from pipelines.release.validate import validate_quality
 from pipelines.sources import source_classes
 from pipelines.sources.critic_inputs import critic_inputs
 from schemas.config import (
@@ -107,9 +108,8 @@ def _figures(result) -> dict[str, float | None]:
     figures = {f.name: f.value for f in result.summary.figures}
     per_class = [v for k, v in figures.items() if k.startswith("label_fidelity__") and v is not None]
     figures["lowest_class_fidelity"] = min(per_class) if per_class else None
-    # what the gate's suite would refuse (per-class figures included), so an arm's "passes" is read, not guessed
-    figures["gate_failures"] = [f.name for f in result.summary.figures if f.threshold is not None and (
-        f.value is None or (f.value < f.threshold if f.bound == "min" else f.value > f.threshold))]  # fmt: skip
+    # what the gate's suite refuses (per-class figures included), so an arm's "passes" is read, not guessed
+    figures["gate_failures"] = [f.name for f in validate_quality(result.summary).figures if f.passed is False]
     return figures
 
 

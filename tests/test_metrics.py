@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 
 from evaluation.metrics import Context, MeasuredSet, compute, metric, metric_names
+from pipelines.release.validate import validate_quality
 from schemas.config import ClipFormat, QualityConfig
 from schemas.expectations import build_quality_suite
+from schemas.manifest import FeatureNetwork, QualitySummary
 
 CLASSES = ["wave", "jump", "run"]
 
@@ -34,14 +36,16 @@ MOVING = {0: 0.05, 1: 0.05, 2: 0.05}
 
 
 def _figures(synthetic, test, cfg=QualityConfig()):
-    return {f.name: f for f in compute(Context(synthetic, _set(18, MOVING, 1), test, JUDGE, cfg))}
+    """The registry's figures, each thresholded one's ``passed`` decided by the gate's own suite."""
+    figures = compute(Context(synthetic, _set(18, MOVING, 1), test, JUDGE, cfg))
+    summary = QualitySummary(passed=False, judge=FeatureNetwork(name="judge test", sha256="0" * 64, resize="none",
+                                                               frames=8, accuracy=0.95), figures=figures)  # fmt: skip
+    return {f.name: f for f in validate_quality(summary).figures}
 
 
 def _fails(f) -> bool:
-    """What the quality suite decides for one figure: a missing value fails, else the bound decides."""
-    if f.value is None:
-        return True
-    return f.value < f.threshold if f.bound == "min" else f.value > f.threshold
+    """Whether the quality suite refused the figure (a missing value fails)."""
+    return f.passed is False
 
 
 def test_one_frozen_class_fails_by_name_though_the_dataset_wide_figures_pass():
@@ -111,7 +115,6 @@ def test_the_registry_refuses_a_name_twice_and_unknown_names():
 
 def test_the_card_shows_a_caveat_when_the_real_test_split_is_small():
     from pipelines.release.card import _quality_lines
-    from schemas.manifest import FeatureNetwork, QualitySummary
 
     def card(test_per_class: int) -> str:
         figures = compute(Context(_set(10, MOVING), _set(18, MOVING, 1), _set(test_per_class, MOVING, 2), JUDGE,

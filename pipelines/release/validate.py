@@ -132,6 +132,18 @@ def validate_index(
     return report
 
 
+def validate_quality(quality: QualitySummary, name: str = "quality") -> QualitySummary:
+    """``quality`` with each thresholded figure's ``passed`` decided by the gate's own suite; nothing is kept.
+
+    For measurements outside a flow (``bench/generator_quality.py``, the
+    metric tests) that must say what the gate would refuse: they ask the
+    suite rather than restate its rule.
+    """
+    with tempfile.TemporaryDirectory() as docs:
+        (result,) = _run_checkpoints([(name, *_ordered_quality(quality, name), "quality figures")], Path(docs), name)
+    return _with_outcomes(quality, result)
+
+
 def _run_name(index_path: str | Path) -> str:
     """``<dataset>-<folder>`` for an index at ``<dataset>/<folder>/index.parquet`` or ``<dataset>/.candidates/<key>/``.
 
