@@ -121,21 +121,30 @@ def synthetic_look(videos: np.ndarray, labels: np.ndarray, real_k, test_videos: 
     clip, against the same for the held-out real clips (what a genuinely new
     clip's distance looks like), and the gate's memorised share. A generator
     that copies its 5 clips per class adds little a recognizer has not seen.
+    And their brightness against the training clips' range (the gate's
+    ``exposure_outlier_fraction``): DiffAugment's colour shifts leak into a
+    generator trained on this few clips.
     """
-    from evaluation.quality import nearest_neighbour, pixel_embedding
+    from evaluation.quality import exposure_outliers, mean_brightness, nearest_neighbour, pixel_embedding
     from pipelines.release.preview import contact_sheet
     from schemas.config import QualityConfig
 
-    train_px = pixel_embedding(real_k.videos)
-    nn_synthetic = nearest_neighbour(pixel_embedding(videos), train_px)[0]
-    nn_test = nearest_neighbour(pixel_embedding(test_videos), train_px)[0]
+    train_px, synthetic_px, test_px = pixel_embedding(real_k.videos), pixel_embedding(videos), pixel_embedding(test_videos)
+    nn_synthetic = nearest_neighbour(synthetic_px, train_px)[0]
+    nn_test = nearest_neighbour(test_px, train_px)[0]
+
+    def exposure(px: np.ndarray) -> dict:  # the gate's exposure_outlier_fraction, against these k clips per class
+        return {"outside_training_range": round(exposure_outliers(train_px, px), 4),
+                "brightness_5_50_95": np.round(np.quantile(mean_brightness(px), [0.05, 0.5, 0.95]), 3).tolist()}  # fmt: skip
+
     limit = QualityConfig().memorisation_distance
     per_class = [np.flatnonzero(labels == c)[:2] for c in names]
     contact_sheet([videos[i] for rows in per_class for i in rows], "k-shot generator: one real training clip per class, then two synthetic per class",
                   sheet, real=[real_k.videos[np.flatnonzero(np.asarray(real_k.labels) == c)[0]] for c in names], scale=2)  # fmt: skip
     return {"synthetic_nn_pixel_distance": round(float(np.median(nn_synthetic)), 4),
             "real_test_nn_pixel_distance": round(float(np.median(nn_test)), 4),
-            "memorised_fraction": round(float(np.mean(nn_synthetic < limit)), 4), "contact_sheet": sheet.name}  # fmt: skip
+            "memorised_fraction": round(float(np.mean(nn_synthetic < limit)), 4), "contact_sheet": sheet.name,
+            "synthetic_exposure": exposure(synthetic_px), "real_test_exposure": exposure(test_px)}  # fmt: skip
 
 
 def run_regime(args, k: int, real: dict, device: torch.device, on_seed=lambda partial: None) -> dict:
@@ -152,7 +161,7 @@ def run_regime(args, k: int, real: dict, device: torch.device, on_seed=lambda pa
     from schemas.config import ClipFormat, ModelConfig, TrainConfig
 
     names = {i: str(n) for i, n in enumerate(real["class_names"])}
-    transform = ClipTransform(crop_scale=(0.8, 1.0), brightness=0.1, contrast=0.1)
+    transform = ClipTransform(crop_scale=(0.8, 1.0), brightness=args.photometric, contrast=args.photometric)
     spec = RecognizerSpec(channels=args.recognizer_channels, steps=args.recognizer_steps, view=args.recognizer_view)
     train_labels = real["train_labels"]
     keep = first_per_class(train_labels, k)
@@ -247,6 +256,7 @@ def settings(args) -> dict:
         "generator": f"two-stream VGAN, batch 16, {args.generator_steps} steps {args.precision}, trained on the k "
         f"clips per class; model {GENERATOR_MODEL}, then these training switches: {args.generator}",
         "recognizer": RecognizerSpec(channels=args.recognizer_channels, steps=args.recognizer_steps, view=args.recognizer_view).describe(),
+        "recognizer_augmentation": f"random resized crop 0.8-1.0, brightness and contrast +-{args.photometric:g}, no flips",
         "synthetic_per_class": args.synthetic_per_class,
         "skipped_arms": args.skip,
         "look_only": args.look_only,  # no recognizer trained: seeds and candidates below did not run
@@ -318,6 +328,8 @@ def main() -> None:
     parser.add_argument("--recognizer-channels", type=int, default=16)
     parser.add_argument("--recognizer-view", default="residual", choices=["residual", "raw", "both"],
                         help="recognizer input; the recorded runs' is residual (both learns the backgrounds at k = 5)")
+    parser.add_argument("--photometric", type=float, default=0.1,
+                        help="largest relative brightness and contrast change of the recognizer's clip augmentation, both arms")
     parser.add_argument("--synthetic-per-class", type=int, nargs="+", default=[64],
                         help="synthetic clips per class; several counts compare nested sets of one generator")
     parser.add_argument("--look-only", action="store_true",

@@ -166,3 +166,19 @@ def pixel_embedding(videos: np.ndarray, size: int = PIXEL_SIZE) -> np.ndarray:
         frames = F.adaptive_avg_pool2d(frames, (min(h, size), min(w, size)))
     flat = frames.reshape(n, -1)
     return (flat / flat.shape[1] ** 0.5).numpy().astype(np.float32)
+
+
+def mean_brightness(embedding: np.ndarray) -> np.ndarray:
+    """Mean grey level (0..1) of each clip, from its :func:`pixel_embedding` (area averaging keeps the mean)."""
+    return embedding.sum(axis=1) / np.sqrt(embedding.shape[1])
+
+
+def exposure_outliers(train: np.ndarray, clips: np.ndarray) -> float | None:
+    """Share of ``clips`` darker than the darkest of ``train`` or brighter than the brightest (pixel embeddings).
+
+    None when either set is empty. The gate's ``exposure_outlier_fraction``.
+    """
+    if not len(train) or not len(clips):
+        return None
+    low, high, level = mean_brightness(train).min(), mean_brightness(train).max(), mean_brightness(clips)
+    return float(np.mean((level < low) | (level > high)))

@@ -376,7 +376,8 @@ class QualityConfig(_Strict):
     )  # fmt: skip
     shares_over_real: bool = Field(
         False,
-        description="read max_frozen_fraction and max_duplicate_fraction as the most share ABOVE the real test clips' "
+        description="read max_frozen_fraction, max_duplicate_fraction and max_exposure_outlier_fraction as the most "
+        "share ABOVE the real test clips' "
         "own (per class for frozen clips): in real footage still scenes and clips of one recording are frozen or "
         "near-duplicate by nature, so the absolute share is a property of the data (docs/quality-gate.md)",
     )  # fmt: skip
@@ -384,6 +385,12 @@ class QualityConfig(_Strict):
         MEANINGFUL_TEST_CLIPS, ge=0,
         description="fewest real test clips of a class for a figure compared against them to mean anything; "
         "below it such figures are reported as not measurable and fail by name",
+    )  # fmt: skip
+    max_exposure_outlier_fraction: float | None = Field(
+        None, ge=0, le=1,
+        description="most share of synthetic clips whose mean brightness lies outside the real training clips' range "
+        "(darker than the darkest or brighter than the brightest); None: reported, not gated. The demo's generator "
+        "learns DiffAugment's brightness shifts and those clips gain a recognizer more (docs/quality-gate.md)",
     )  # fmt: skip
     max_flicker_ratio: float = Field(
         3.0, gt=0, description="most mean temporal flicker of the synthetic clips, as a multiple of the real test clips'"

@@ -35,9 +35,9 @@ JUDGE = types.SimpleNamespace(
 MOVING = {0: 0.05, 1: 0.05, 2: 0.05}
 
 
-def _figures(synthetic, test, cfg=QualityConfig()):
+def _figures(synthetic, test, cfg=QualityConfig(), train=None):
     """The registry's figures, each thresholded one's ``passed`` decided by the gate's own suite."""
-    figures = compute(Context(synthetic, _set(18, MOVING, 1), test, JUDGE, cfg))
+    figures = compute(Context(synthetic, _set(18, MOVING, 1) if train is None else train, test, JUDGE, cfg))
     summary = QualitySummary(passed=False, judge=FeatureNetwork(name="judge test", sha256="0" * 64, resize="none",
                                                                frames=8, accuracy=0.95), figures=figures)  # fmt: skip
     return {f.name: f for f in validate_quality(summary).figures}
@@ -147,3 +147,26 @@ def test_with_shares_over_real_a_class_may_be_as_still_as_its_real_clips_but_not
     assert two_still.reference == 1.0 and two_still.threshold == 0.35  # 2 still real clips move no threshold
     frozen_wave = _set(10, {0: 0.0, 1: 0.05, 2: 0.05})
     assert _fails(_figures(frozen_wave, test, QualityConfig(shares_over_real=True))["frozen_fraction__wave"])
+
+
+def _with_brightness(measured: MeasuredSet, levels: np.ndarray) -> MeasuredSet:
+    """``measured`` with each clip's pixel embedding a flat grey at ``levels`` (0..1), as ``pixel_embedding`` scales it."""
+    width = measured.pixels.shape[1]
+    pixels = np.repeat(np.asarray(levels, np.float32)[:, None], width, axis=1) / np.sqrt(width)
+    return MeasuredSet(**{**measured.__dict__, "pixels": pixels})
+
+
+def test_clips_darker_or_brighter_than_every_real_training_clip_are_counted_and_fail_where_gated():
+    rng = np.random.default_rng(3)
+    real_levels = lambda n: rng.uniform(0.25, 0.55, n)  # noqa: E731  (the procedural set's spread of mean brightness)
+    train, test = _with_brightness(_set(18, MOVING, 1), real_levels(54)), _with_brightness(_set(6, MOVING, 2), real_levels(18))
+    leaked = rng.uniform(0.25, 0.55, 30)
+    leaked[:6], leaked[6:10] = 0.05, 0.85  # a third darker or brighter than any real clip: DiffAugment's colour, learnt
+    reported = _figures(_with_brightness(_set(10, MOVING), leaked), test, train=train)["exposure_outlier_fraction"]
+    assert reported.value == pytest.approx(10 / 30) and reported.threshold is None and reported.passed is None
+    gated = QualityConfig(max_exposure_outlier_fraction=0.1)
+    figure = _figures(_with_brightness(_set(10, MOVING), leaked), test, gated, train=train)["exposure_outlier_fraction"]
+    assert figure.value == pytest.approx(10 / 30) and figure.threshold == 0.1 and _fails(figure)
+    assert figure.reference is not None and figure.reference <= 0.1 and "outside the real training clips'" in figure.description
+    like_real = _figures(_with_brightness(_set(10, MOVING), rng.uniform(0.3, 0.5, 30)), test, gated, train=train)
+    assert like_real["exposure_outlier_fraction"].value == 0.0 and not _fails(like_real["exposure_outlier_fraction"])

@@ -57,6 +57,7 @@ from evaluation.metrics import (  # noqa: E402,F401
     frozen,
     motion,
     flicker,
+    exposure,
     memorisation,
 )
 

@@ -81,7 +81,7 @@ class Context:
         return None if n >= need else f"NOT MEASURABLE, only {n} real test clips of '{self.names[c]}' (need {need})"
 
     def share_limit(self, limit: float, real_share: float | None) -> float:
-        """The most share of frozen or near-duplicate clips a figure allows: ``limit``, or with
+        """The most share of frozen, near-duplicate or off-exposure clips a figure allows: ``limit``, or with
         ``shares_over_real`` that much above the real test clips' own share (at most 1), so that
         real footage, whose still scenes count as frozen, is never held to a stricter bar than itself."""
         if not self.cfg.shares_over_real or real_share is None:

@@ -1,0 +1,32 @@
+"""``exposure_outlier_fraction``: synthetic clips darker than the darkest real training clip or brighter than the brightest.
+
+No other figure sees a clip's brightness: the judge takes frame differences
+(``quality.judge.input`` residual), so fidelity and the Frechet distance in
+its features are blind to it, and the pixel figures compare clips with each
+other. A generator whose critics saw colour-augmented clips (DiffAugment's
+``color``) can learn the augmentation's brightness shifts instead of the real
+clips' exposure: a demo version passed the gate with a third of its clips
+darker or brighter than every real training clip, against 2 % of the real
+test clips (docs/quality-gate.md). The reference is the real test clips' own
+share outside the same range; with ``shares_over_real`` the threshold is a
+share above it (``Context.share_limit``). Without a threshold (the default)
+the figure is reported, not gated: those darker and brighter clips measured
+a larger gain to a recognizer than clips without the shifts.
+"""
+
+from evaluation.metrics import metric
+from evaluation.metrics.context import Context
+from evaluation.quality import exposure_outliers, mean_brightness
+
+
+@metric("exposure")
+def exposure(ctx: Context):
+    levels = mean_brightness(ctx.train.pixels)
+    span = f"{levels.min():.3f} to {levels.max():.3f} of the grey range" if len(levels) else "no real training clips"
+    real_share, limit = exposure_outliers(ctx.train.pixels, ctx.test.pixels), ctx.cfg.max_exposure_outlier_fraction
+    return [ctx.figure(
+        "exposure_outlier_fraction", exposure_outliers(ctx.train.pixels, ctx.synthetic.pixels),
+        f"share of synthetic clips whose mean brightness lies outside the real training clips' ({span})",
+        {"synthetic": True, "real_train": True}, reference=real_share, bound="max",
+        threshold=None if limit is None else ctx.share_limit(limit, real_share),
+    )]  # fmt: skip
