@@ -329,7 +329,8 @@ def main() -> None:
     parser.add_argument("--recognizer-view", default="residual", choices=["residual", "raw", "both"],
                         help="recognizer input; the recorded runs' is residual (both learns the backgrounds at k = 5)")
     parser.add_argument("--photometric", type=float, default=0.1,
-                        help="largest relative brightness and contrast change of the recognizer's clip augmentation, both arms")
+                        help="the recognizer's clip augmentation in both arms: largest brightness shift (share of the grey "
+                        "range) and relative contrast change")
     parser.add_argument("--synthetic-per-class", type=int, nargs="+", default=[64],
                         help="synthetic clips per class; several counts compare nested sets of one generator")
     parser.add_argument("--look-only", action="store_true",

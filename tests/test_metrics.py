@@ -48,13 +48,18 @@ def _fails(f) -> bool:
     return f.passed is False
 
 
+def _passes(f) -> bool:
+    """Whether the quality suite checked the figure and passed it (an ungated figure does neither)."""
+    return f.passed is True
+
+
 def test_one_frozen_class_fails_by_name_though_the_dataset_wide_figures_pass():
     synthetic = _set(10, {0: 0.0, 1: 0.05, 2: 0.05})  # every 'wave' clip still: a third of the set
     figures = _figures(synthetic, _set(6, MOVING, 2))
-    assert not _fails(figures["frozen_fraction"]) and not _fails(figures["motion_ratio"])
+    assert _passes(figures["frozen_fraction"]) and _passes(figures["motion_ratio"])
     assert figures["frozen_fraction__wave"].value == 1.0 and _fails(figures["frozen_fraction__wave"])
     assert figures["motion_ratio__wave"].value == 0.0 and _fails(figures["motion_ratio__wave"])
-    assert not any(_fails(figures[f"{n}__{c}"]) for n in ("frozen_fraction", "motion_ratio") for c in ("jump", "run"))
+    assert all(_passes(figures[f"{n}__{c}"]) for n in ("frozen_fraction", "motion_ratio") for c in ("jump", "run"))
     suite = build_quality_suite(list(figures.values()), "q")
     assert {"frozen_fraction__wave", "motion_ratio__wave"} <= {e.column for e in suite.expectations}
 
@@ -71,8 +76,8 @@ def test_a_real_test_split_too_small_to_mean_anything_is_named_not_judged():
     assert _fails(spread) and "diversity_ratio" not in figures  # no class measurable: no overall figure either
     # with enough clips the same figures are measured and pass
     enough = _figures(_set(10, MOVING), _set(6, MOVING, 2))
-    assert not _fails(enough["real_test_clips_per_class"]) and enough["motion_ratio__wave"].value is not None
-    assert enough["diversity_ratio__wave"].value is not None and not _fails(enough["diversity_ratio__wave"])
+    assert _passes(enough["real_test_clips_per_class"]) and enough["motion_ratio__wave"].value is not None
+    assert enough["diversity_ratio__wave"].value is not None and _passes(enough["diversity_ratio__wave"])
 
 
 def _without(measured: MeasuredSet, keep: np.ndarray) -> MeasuredSet:
@@ -94,7 +99,7 @@ def test_one_class_with_too_few_real_test_clips_is_not_measurable_and_the_others
         assert figures[name].value is None and "only 3 real test clips of 'wave' (need 5)" in figures[name].description
     assert figures["diversity_ratio__wave"].samples == {"synthetic": 10, "real_test": 3}
     assert figures["diversity_ratio__jump"].value == 0.0 and _fails(figures["diversity_ratio__jump"])
-    assert not _fails(figures["diversity_ratio__run"])
+    assert _passes(figures["diversity_ratio__run"])
     overall = figures["diversity_ratio"]  # over jump and run only: wave's spread has no reference
     assert overall.samples == {"synthetic": 20, "real_test": 12} and "enough real test clips" in overall.description
 
@@ -138,10 +143,10 @@ def test_with_shares_over_real_a_class_may_be_as_still_as_its_real_clips_but_not
     assert _fails(absolute["frozen_fraction__wave"])  # 0.5 against 0.35: the real clips themselves would fail
     relative = _figures(like_real, test, QualityConfig(shares_over_real=True))
     frozen = relative["frozen_fraction__wave"]
-    assert frozen.value == 0.5 and frozen.reference == 0.5 and frozen.threshold == pytest.approx(0.85) and not _fails(frozen)
+    assert frozen.value == 0.5 and frozen.reference == 0.5 and frozen.threshold == pytest.approx(0.85) and _passes(frozen)
     assert relative["frozen_fraction__jump"].threshold == pytest.approx(0.35)  # its real clips all move
     dup = relative["near_duplicate_fraction"]
-    assert dup.reference == pytest.approx(2 / 18) and dup.threshold == pytest.approx(2 / 18 + 0.05) and not _fails(dup)
+    assert dup.reference == pytest.approx(2 / 18) and dup.threshold == pytest.approx(2 / 18 + 0.05) and _passes(dup)
     few = _without(test, (test.labels != 0) | np.isin(np.arange(len(test)), np.flatnonzero(test.labels == 0)[:2]))
     two_still = _figures(like_real, few, QualityConfig(shares_over_real=True))["frozen_fraction__wave"]
     assert two_still.reference == 1.0 and two_still.threshold == 0.35  # 2 still real clips move no threshold
@@ -159,14 +164,30 @@ def _with_brightness(measured: MeasuredSet, levels: np.ndarray) -> MeasuredSet:
 def test_clips_darker_or_brighter_than_every_real_training_clip_are_counted_and_fail_where_gated():
     rng = np.random.default_rng(3)
     real_levels = lambda n: rng.uniform(0.25, 0.55, n)  # noqa: E731  (the procedural set's spread of mean brightness)
-    train, test = _with_brightness(_set(18, MOVING, 1), real_levels(54)), _with_brightness(_set(6, MOVING, 2), real_levels(18))
-    leaked = rng.uniform(0.25, 0.55, 30)
+    train, test = _with_brightness(_set(18, MOVING, 1), real_levels(54)), _with_brightness(_set(6, MOVING, 2), rng.uniform(0.3, 0.5, 18))
+    leaked = rng.uniform(0.3, 0.5, 30)  # inside the training clips' range, whatever the draws of its ends
     leaked[:6], leaked[6:10] = 0.05, 0.85  # a third darker or brighter than any real clip: DiffAugment's colour, learnt
     reported = _figures(_with_brightness(_set(10, MOVING), leaked), test, train=train)["exposure_outlier_fraction"]
     assert reported.value == pytest.approx(10 / 30) and reported.threshold is None and reported.passed is None
     gated = QualityConfig(max_exposure_outlier_fraction=0.1)
     figure = _figures(_with_brightness(_set(10, MOVING), leaked), test, gated, train=train)["exposure_outlier_fraction"]
     assert figure.value == pytest.approx(10 / 30) and figure.threshold == 0.1 and _fails(figure)
-    assert figure.reference is not None and figure.reference <= 0.1 and "outside the real training clips'" in figure.description
+    assert figure.reference == 0.0 and "outside the real training clips' range" in figure.description
     like_real = _figures(_with_brightness(_set(10, MOVING), rng.uniform(0.3, 0.5, 30)), test, gated, train=train)
-    assert like_real["exposure_outlier_fraction"].value == 0.0 and not _fails(like_real["exposure_outlier_fraction"])
+    assert like_real["exposure_outlier_fraction"].value == 0.0 and _passes(like_real["exposure_outlier_fraction"])
+    relative = QualityConfig(max_exposure_outlier_fraction=0.1, shares_over_real=True)
+    dim_test = _with_brightness(_set(6, MOVING, 2), np.r_[np.full(3, 0.1), rng.uniform(0.3, 0.5, 15)])  # 3 real clips darker too
+    read_above = _figures(_with_brightness(_set(10, MOVING), leaked), dim_test, relative, train=train)["exposure_outlier_fraction"]
+    assert read_above.reference == pytest.approx(3 / 18) and read_above.threshold == pytest.approx(3 / 18 + 0.1)
+    assert _fails(read_above)  # 10/30 is still above 0.27
+    ungated = _figures(_with_brightness(_set(10, MOVING), leaked), dim_test, QualityConfig(shares_over_real=True), train=train)
+    assert ungated["exposure_outlier_fraction"].threshold is None and ungated["exposure_outlier_fraction"].bound is None
+
+
+def test_mean_brightness_is_the_mean_grey_level_of_the_clip():
+    from evaluation.quality import mean_brightness, pixel_embedding
+
+    videos = np.random.default_rng(0).integers(0, 256, (3, 4, 32, 32, 3), dtype=np.uint8)
+    videos[1] //= 4  # a dark clip
+    expected = videos.reshape(3, -1).mean(axis=1) / 255
+    assert mean_brightness(pixel_embedding(videos)) == pytest.approx(expected, abs=1e-5)

@@ -26,7 +26,8 @@ def exposure(ctx: Context):
     real_share, limit = exposure_outliers(ctx.train.pixels, ctx.test.pixels), ctx.cfg.max_exposure_outlier_fraction
     return [ctx.figure(
         "exposure_outlier_fraction", exposure_outliers(ctx.train.pixels, ctx.synthetic.pixels),
-        f"share of synthetic clips whose mean brightness lies outside the real training clips' ({span})",
-        {"synthetic": True, "real_train": True}, reference=real_share, bound="max",
+        f"share of synthetic clips whose mean brightness (of R, G and B) lies outside the real training clips' range "
+        f"({span})", {"synthetic": True, "real_train": True, "real_test": True}, reference=real_share,
+        bound=None if limit is None else "max",
         threshold=None if limit is None else ctx.share_limit(limit, real_share),
     )]  # fmt: skip

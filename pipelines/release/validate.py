@@ -133,14 +133,14 @@ def validate_index(
 
 
 def validate_quality(quality: QualitySummary, name: str = "quality") -> QualitySummary:
-    """``quality`` with each thresholded figure's ``passed`` decided by the gate's own suite; nothing is kept.
+    """``quality`` with each thresholded figure's ``passed`` decided by the gate's own suite; no file is written.
 
-    For measurements outside a flow (``bench/generator_quality.py``, the
+    For measurements outside a flow (the generator and threshold benches, the
     metric tests) that must say what the gate would refuse: they ask the
-    suite rather than restate its rule.
+    suite rather than restate its rule. Like :func:`validate_index` it leaves
+    GX's in-memory context as GX's current one until the next validation.
     """
-    with tempfile.TemporaryDirectory() as docs:
-        (result,) = _run_checkpoints([(name, *_ordered_quality(quality, name), "quality figures")], Path(docs), name)
+    (result,) = _run_checkpoints([(name, *_ordered_quality(quality, name), "quality figures")], None, name)
     return _with_outcomes(quality, result)
 
 
@@ -199,9 +199,10 @@ def _with_outcomes(quality: QualitySummary, result) -> QualitySummary:
 
 
 def _run_checkpoints(
-    runs: list[tuple[str, "pd.DataFrame", "gx.ExpectationSuite", str]], docs_dir: Path, run_name: str
+    runs: list[tuple[str, "pd.DataFrame", "gx.ExpectationSuite", str]], docs_dir: Path | None, run_name: str
 ) -> list["gx.core.ExpectationSuiteValidationResult"]:
-    """Validate each ``(name, frame, suite, asset)`` through a Checkpoint, then render Data Docs into ``docs_dir``.
+    """Validate each ``(name, frame, suite, asset)`` through a Checkpoint, then render Data Docs into ``docs_dir``
+    (none when it is None).
 
     One checkpoint per frame, since a checkpoint passes one set of batch
     parameters (one dataframe) to all its validations; the checkpoints share
@@ -222,7 +223,7 @@ def _run_checkpoints(
     # site in a fresh system temp folder on every call.
     config = DataContextConfig(
         store_backend_defaults=InMemoryStoreBackendDefaults(),
-        data_docs_sites={
+        data_docs_sites={} if docs_dir is None else {
             _SITE: {
                 "class_name": "SiteBuilder",
                 # GX refuses a relative base_directory; the default output root "out" is one.
@@ -259,7 +260,8 @@ def _run_checkpoints(
         result.meta.setdefault("batch_spec", {})["data_asset_name"] = asset
         context.validation_results_store.set(key, result)
         results.append(result)
-    context.build_data_docs(site_names=[_SITE])
+    if docs_dir is not None:
+        context.build_data_docs(site_names=[_SITE])
     return results
 
 
