@@ -125,7 +125,7 @@ def synthetic_look(videos: np.ndarray, labels: np.ndarray, real_k, test_videos: 
     ``exposure_outlier_fraction``): DiffAugment's colour shifts leak into a
     generator trained on this few clips.
     """
-    from evaluation.quality import exposure_outliers, mean_brightness, nearest_neighbour, pixel_embedding
+    from evaluation.quality import brightness_range, exposure_outliers, mean_brightness, nearest_neighbour, pixel_embedding
     from pipelines.release.preview import contact_sheet
     from schemas.config import QualityConfig
 
@@ -133,8 +133,10 @@ def synthetic_look(videos: np.ndarray, labels: np.ndarray, real_k, test_videos: 
     nn_synthetic = nearest_neighbour(synthetic_px, train_px)[0]
     nn_test = nearest_neighbour(test_px, train_px)[0]
 
-    def exposure(px: np.ndarray) -> dict:  # the gate's exposure_outlier_fraction, against these k clips per class
-        return {"outside_training_range": round(exposure_outliers(train_px, px), 4),
+    span = brightness_range(train_px)  # the gate's exposure_outlier_fraction, against these k clips per class
+
+    def exposure(px: np.ndarray) -> dict:
+        return {"outside_training_range": round(exposure_outliers(span, px), 4),
                 "brightness_5_50_95": np.round(np.quantile(mean_brightness(px), [0.05, 0.5, 0.95]), 3).tolist()}  # fmt: skip
 
     limit = QualityConfig().memorisation_distance

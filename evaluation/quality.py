@@ -173,12 +173,20 @@ def mean_brightness(embedding: np.ndarray) -> np.ndarray:
     return embedding.sum(axis=1) / np.sqrt(embedding.shape[1])
 
 
-def exposure_outliers(train: np.ndarray, clips: np.ndarray) -> float | None:
-    """Share of ``clips`` darker than the darkest of ``train`` or brighter than the brightest (pixel embeddings).
-
-    None when either set is empty. The gate's ``exposure_outlier_fraction``.
-    """
-    if not len(train) or not len(clips):
+def brightness_range(embedding: np.ndarray) -> tuple[float, float] | None:
+    """Lowest and highest :func:`mean_brightness` of a set of pixel embeddings; None for an empty set."""
+    if not len(embedding):
         return None
-    low, high, level = mean_brightness(train).min(), mean_brightness(train).max(), mean_brightness(clips)
-    return float(np.mean((level < low) | (level > high)))
+    levels = mean_brightness(embedding)
+    return float(levels.min()), float(levels.max())
+
+
+def exposure_outliers(span: tuple[float, float] | None, clips: np.ndarray) -> float | None:
+    """Share of ``clips`` (pixel embeddings) darker or brighter than ``span`` (:func:`brightness_range`).
+
+    None when there is no span or no clip. The gate's ``exposure_outlier_fraction``.
+    """
+    if span is None or not len(clips):
+        return None
+    level = mean_brightness(clips)
+    return float(np.mean((level < span[0]) | (level > span[1])))

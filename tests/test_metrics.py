@@ -33,14 +33,13 @@ JUDGE = types.SimpleNamespace(
     meta={"test_accuracy": 0.95, "test_class_accuracy": [0.95] * 3, "n_test": 18, "sha256": "0" * 64},
 )  # fmt: skip
 MOVING = {0: 0.05, 1: 0.05, 2: 0.05}
+JUDGE_NETWORK = FeatureNetwork(name="judge test", sha256="0" * 64, resize="none", frames=8, accuracy=0.95)
 
 
 def _figures(synthetic, test, cfg=QualityConfig(), train=None):
     """The registry's figures, each thresholded one's ``passed`` decided by the gate's own suite."""
     figures = compute(Context(synthetic, _set(18, MOVING, 1) if train is None else train, test, JUDGE, cfg))
-    summary = QualitySummary(passed=False, judge=FeatureNetwork(name="judge test", sha256="0" * 64, resize="none",
-                                                               frames=8, accuracy=0.95), figures=figures)  # fmt: skip
-    return {f.name: f for f in validate_quality(summary).figures}
+    return {f.name: f for f in validate_quality(QualitySummary(passed=False, judge=JUDGE_NETWORK, figures=figures)).figures}
 
 
 def _fails(f) -> bool:
@@ -124,8 +123,7 @@ def test_the_card_shows_a_caveat_when_the_real_test_split_is_small():
     def card(test_per_class: int) -> str:
         figures = compute(Context(_set(10, MOVING), _set(18, MOVING, 1), _set(test_per_class, MOVING, 2), JUDGE,
                                   QualityConfig(min_test_clips_per_class=0)))  # fmt: skip
-        judge = FeatureNetwork(name="judge test", sha256="0" * 64, resize="none", frames=8, accuracy=0.95)
-        summary = QualitySummary(passed=True, judge=judge, i3d=None, figures=figures)
+        summary = QualitySummary(passed=True, judge=JUDGE_NETWORK, i3d=None, figures=figures)
         return "\n".join(_quality_lines(types.SimpleNamespace(quality=summary)))
 
     assert "Caveat: small real test split" in card(3) and "has 3 clips" in card(3)

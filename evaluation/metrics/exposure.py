@@ -16,18 +16,18 @@ a larger gain to a recognizer than clips without the shifts.
 
 from evaluation.metrics import metric
 from evaluation.metrics.context import Context
-from evaluation.quality import exposure_outliers, mean_brightness
+from evaluation.quality import brightness_range, exposure_outliers
 
 
 @metric("exposure")
 def exposure(ctx: Context):
-    levels = mean_brightness(ctx.train.pixels)
-    span = f"{levels.min():.3f} to {levels.max():.3f} of the grey range" if len(levels) else "no real training clips"
-    real_share, limit = exposure_outliers(ctx.train.pixels, ctx.test.pixels), ctx.cfg.max_exposure_outlier_fraction
+    span = brightness_range(ctx.train.pixels)
+    shown = "no real training clips" if span is None else f"{span[0]:.3f} to {span[1]:.3f} of the grey range"
+    real_share, limit = exposure_outliers(span, ctx.test.pixels), ctx.cfg.max_exposure_outlier_fraction
     return [ctx.figure(
-        "exposure_outlier_fraction", exposure_outliers(ctx.train.pixels, ctx.synthetic.pixels),
+        "exposure_outlier_fraction", exposure_outliers(span, ctx.synthetic.pixels),
         f"share of synthetic clips whose mean brightness (of R, G and B) lies outside the real training clips' range "
-        f"({span})", {"synthetic": True, "real_train": True, "real_test": True}, reference=real_share,
+        f"({shown})", {"synthetic": True, "real_train": True, "real_test": True}, reference=real_share,
         bound=None if limit is None else "max",
         threshold=None if limit is None else ctx.share_limit(limit, real_share),
     )]  # fmt: skip
